@@ -1,0 +1,35 @@
+// Declarative migrations: `NNNN_name.json` files holding an RFC 6902 JSON
+// Patch (SPEC §3, §8.3).
+#ifndef ROCKSMIGRATE_DECLARATIVE_H_
+#define ROCKSMIGRATE_DECLARATIVE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "rocksmigrate/migration.h"
+#include "rocksmigrate/registry.h"
+
+namespace rocksmigrate {
+
+// Loads and fully validates one migration file. Returns InvalidArgument with
+// a message that names the file and the problem (malformed JSON, a missing,
+// unknown or mistyped field, to != from + 1, a file name that does not match
+// `NNNN_<name>.json` with NNNN == to, a bad patch operation).
+absl::StatusOr<std::unique_ptr<Migration>> LoadMigrationFile(
+    const std::string& path);
+
+// Loads every `*.json` file of `dir` (other files are ignored), in name
+// order. NotFound if `dir` does not exist. InvalidArgument for the first bad
+// file, or a duplicate step for one prefix.
+absl::StatusOr<std::vector<std::unique_ptr<Migration>>> LoadMigrationDir(
+    const std::string& dir);
+
+// LoadMigrationDir() and Register() of each file into `registry`.
+absl::Status RegisterMigrationDir(const std::string& dir,
+                                  MigrationRegistry* registry);
+
+}  // namespace rocksmigrate
+
+#endif  // ROCKSMIGRATE_DECLARATIVE_H_

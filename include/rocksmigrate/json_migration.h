@@ -1,0 +1,68 @@
+// A convenience base for migrations of JSON object records.
+#ifndef ROCKSMIGRATE_JSON_MIGRATION_H_
+#define ROCKSMIGRATE_JSON_MIGRATION_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "nlohmann/json.hpp"
+#include "rocksmigrate/migration.h"
+
+namespace rocksmigrate {
+
+// Records are JSON objects; members keep their order (nlohmann::ordered_json),
+// so a migration changes only what it touches.
+using Json = nlohmann::ordered_json;
+
+// Parses each record, applies the per-record version rule of SPEC §8.2, calls
+// Transform() and stamps `schema_version` = to().
+//
+//  - a value that is not a JSON object is an item error;
+//  - `schema_version` absent: the record is older than any step, migrated;
+//  - `schema_version` not a non-negative integer: item error;
+//  - `schema_version` >= to(): Keep (skipped, not rewritten, not backed up).
+//
+// Example:
+//   class TaskAddDependencies : public JsonMigration {
+//    public:
+//     TaskAddDependencies() : JsonMigration(1, 2, "task_add_dependencies",
+//                                           "task:") {}
+//     absl::Status Transform(std::string_view key, Json& task) const override {
+//       task["depends_on"] = Json::array();
+//       return absl::OkStatus();
+//     }
+//   };
+class JsonMigration : public Migration {
+ public:
+  JsonMigration(int from, int to, std::string name, std::string prefix)
+      : from_(from), to_(to), name_(std::move(name)),
+        prefix_(std::move(prefix)) {}
+
+  int from() const override { return from_; }
+  int to() const override { return to_; }
+  std::string name() const override { return name_; }
+  std::string prefix() const override { return prefix_; }
+  bool records_are_json() const override { return true; }
+
+  // Changes `record` in place (a JSON object). A non-OK status is an item
+  // error; so is an exception.
+  virtual absl::Status Transform(std::string_view key, Json& record) const = 0;
+
+  absl::StatusOr<ItemResult> Migrate(std::string_view key,
+                                     std::string_view value) const final;
+
+ private:
+  int from_;
+  int to_;
+  std::string name_;
+  std::string prefix_;
+};
+
+// Reads `schema_version` of a parsed record: nullopt-like -1 when absent,
+// an error when present but not a non-negative integer.
+absl::StatusOr<int64_t> RecordSchemaVersion(const Json& record);
+
+}  // namespace rocksmigrate
+
+#endif  // ROCKSMIGRATE_JSON_MIGRATION_H_

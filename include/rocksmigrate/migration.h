@@ -1,0 +1,79 @@
+// The migration interface: one record type's values under one key prefix,
+// turned from schema version `from()` to `to()` (always from() + 1).
+#ifndef ROCKSMIGRATE_MIGRATION_H_
+#define ROCKSMIGRATE_MIGRATION_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace rocksmigrate {
+
+// What a migration decided for one record.
+class ItemResult {
+ public:
+  enum class Kind {
+    kWrite,   // Replace the value with value(); the original is backed up.
+    kKeep,    // Leave the record alone: no write, no backup ("skipped").
+    kDelete,  // Delete the record; the original is backed up.
+  };
+
+  static ItemResult Write(std::string new_value) {
+    return ItemResult(Kind::kWrite, std::move(new_value));
+  }
+  static ItemResult Keep() { return ItemResult(Kind::kKeep, {}); }
+  static ItemResult Delete() { return ItemResult(Kind::kDelete, {}); }
+
+  Kind kind() const { return kind_; }
+  // The new value. REQUIRES: kind() == kWrite.
+  const std::string& value() const { return value_; }
+  std::string&& release_value() { return std::move(value_); }
+
+ private:
+  ItemResult(Kind kind, std::string value)
+      : kind_(kind), value_(std::move(value)) {}
+  Kind kind_;
+  std::string value_;
+};
+
+// A migration of the records under one key prefix from one schema version to
+// the next. Implementations must be stateless with respect to Migrate():
+// the migrator may call it from several threads at once, on any record, more
+// than once for the same record (after a crash, or in a dry run).
+//
+// Thread-safety: Migrate() must be safe to call concurrently.
+class Migration {
+ public:
+  virtual ~Migration() = default;
+
+  // The schema version the records are at before this migration.
+  virtual int from() const = 0;
+  // The schema version after it. The registry requires to() == from() + 1.
+  virtual int to() const = 0;
+  // A short identifier, shown in history and status ("task_add_dependencies").
+  virtual std::string name() const = 0;
+  // The key prefix whose records this migration rewrites ("task:"). Must not
+  // start with '_' (reserved). An empty prefix means every non-reserved key.
+  virtual std::string prefix() const = 0;
+
+  // Decides one record. Returns the new value, Keep (already migrated or
+  // nothing to do), Delete, or an error Status (an "item error": the step is
+  // stopped and rolled back). An exception thrown from here is caught by the
+  // migrator and treated as an item error.
+  virtual absl::StatusOr<ItemResult> Migrate(std::string_view key,
+                                             std::string_view value) const = 0;
+
+  // True if the records are JSON objects carrying `schema_version`; lets
+  // `validate` check them. Default: false.
+  virtual bool records_are_json() const { return false; }
+
+  // For migrations loaded from a file: the file's name and SHA-256 (hex),
+  // recorded in the history. Default: empty (a C++ migration).
+  virtual std::string source_file() const { return {}; }
+  virtual std::string checksum() const { return {}; }
+};
+
+}  // namespace rocksmigrate
+
+#endif  // ROCKSMIGRATE_MIGRATION_H_
