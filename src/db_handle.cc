@@ -1,0 +1,141 @@
+#include "rocksmigrate/db_handle.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "rocksdb/utilities/transaction_db.h"
+
+namespace rocksmigrate {
+namespace {
+
+// RocksDB reports a LOCK file held by another process as an IOError such as
+// "While lock file: DIR/LOCK: Resource temporarily unavailable".
+bool IsLockError(const rocksdb::Status& s) {
+  if (!s.IsIOError()) return false;
+  const std::string text = s.ToString();
+  return absl::StrContains(text, "lock") || absl::StrContains(text, "LOCK") ||
+         absl::StrContains(text, "Resource temporarily unavailable");
+}
+
+absl::Status OpenError(const std::string& path, const rocksdb::Status& s) {
+  if (IsLockError(s)) {
+    return absl::UnavailableError(absl::StrCat(
+        "database ", path,
+        " is locked by another process (a running server?); stop it, or use a "
+        "read-only command (status, history, validate, backups list)"));
+  }
+  const std::string text =
+      absl::StrCat("cannot open database ", path, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(text);
+  if (s.IsInvalidArgument() || s.IsNotSupported()) {
+    return absl::InvalidArgumentError(text);
+  }
+  return absl::InternalError(text);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DbHandle>> DbHandle::Open(
+    const std::string& path, OpenMode mode, const rocksdb::Options& options,
+    bool create_backup_cf) {
+  std::error_code ec;
+  // Nothing creates a database by accident (SPEC §8.7): a directory without
+  // a CURRENT file is not a database.
+  if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) {
+    return absl::InvalidArgumentError(absl::StrCat("no database at ", path));
+  }
+  rocksdb::Options open_options = options;
+  open_options.create_if_missing = false;
+  open_options.error_if_exists = false;
+
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(
+      rocksdb::DBOptions(open_options), path, &names);
+  if (!s.ok()) return OpenError(path, s);
+
+  auto handle = std::unique_ptr<DbHandle>(new DbHandle());
+  handle->path_ = path;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  bool has_backup_cf = false;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(open_options));
+    if (name == kBackupColumnFamily) has_backup_cf = true;
+  }
+
+  const bool add_backup_cf =
+      mode == OpenMode::kReadWrite && create_backup_cf && !has_backup_cf;
+  if (add_backup_cf) {
+    descriptors.emplace_back(kBackupColumnFamily,
+                             rocksdb::ColumnFamilyOptions(open_options));
+    open_options.create_missing_column_families = true;
+  }
+
+  rocksdb::TransactionDB* txn_db = nullptr;
+  s = rocksdb::TransactionDB::Open(open_options,
+                                   rocksdb::TransactionDBOptions(), path,
+                                   descriptors, &handle->handles_, &txn_db);
+  if (s.ok()) {
+    handle->db_ = txn_db;
+    return handle;
+  }
+  if (mode == OpenMode::kReadWrite || !IsLockError(s)) {
+    return OpenError(path, s);
+  }
+
+  // Another process (a server) holds the database: read it as a secondary
+  // instance, which needs no lock and never writes to the primary's files.
+  std::string dir_template =
+      (std::filesystem::temp_directory_path(ec) / "rocksmigrate-secondary-XXXXXX")
+          .string();
+  if (ec) dir_template = "/tmp/rocksmigrate-secondary-XXXXXX";
+  if (mkdtemp(dir_template.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat(
+        "cannot create a temporary directory to read the locked database ",
+        path, " as a secondary instance"));
+  }
+  handle->secondary_dir_ = dir_template;
+  handle->secondary_ = true;
+  handle->handles_.clear();
+  rocksdb::Options secondary_options = open_options;
+  secondary_options.create_missing_column_families = false;
+  secondary_options.max_open_files = -1;  // Required for secondaries.
+  rocksdb::DB* db = nullptr;
+  s = rocksdb::DB::OpenAsSecondary(secondary_options, path,
+                                   handle->secondary_dir_, descriptors,
+                                   &handle->handles_, &db);
+  if (!s.ok()) return OpenError(path, s);
+  handle->db_ = db;
+  s = db->TryCatchUpWithPrimary();
+  if (!s.ok()) return OpenError(path, s);
+  return handle;
+}
+
+DbHandle::~DbHandle() {
+  if (db_ != nullptr) {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      rocksdb::Status s = db_->DestroyColumnFamilyHandle(h);
+      if (!s.ok()) LOG(WARNING) << "closing " << path_ << ": " << s.ToString();
+    }
+    delete db_;
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir_, ec);
+  }
+}
+
+rocksdb::ColumnFamilyHandle* DbHandle::backup_column_family() const {
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    if (h->GetName() == kBackupColumnFamily) return h;
+  }
+  return nullptr;
+}
+
+}  // namespace rocksmigrate
