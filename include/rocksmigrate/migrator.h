@@ -149,8 +149,7 @@ struct DatabaseState {
   std::optional<std::string> last_lock_holder;
   bool up_to_date() const {
     return !in_flight && plan_status.ok() && pending.empty() &&
-           !newer_than_supported && !(empty && !has_stored_version &&
-                                      current_version != target_version);
+           !newer_than_supported && !(empty && !has_stored_version);
   }
 };
 

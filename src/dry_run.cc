@@ -1,0 +1,163 @@
+// Migrator::DryRun: every pending step simulated in memory, each record
+// carried through the chain of steps, nothing written.
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "rocksmigrate/status_macros.h"
+#include "src/keys.h"
+#include "src/migrator_impl.h"
+#include "src/progress_meter.h"
+#include "src/step_pipeline.h"
+
+namespace rocksmigrate {
+namespace {
+
+constexpr size_t kMaxFailures = 10;
+// The write rate assumed for the estimate of a real run's write time: a
+// conservative figure for synced batches of backups and new values.
+constexpr double kAssumedWriteBytesPerSecond = 100.0 * 1024 * 1024;
+
+// Prefixes with every prefix covered by a shorter one removed, so that no
+// record is visited twice.
+std::vector<std::string> MinimalPrefixes(std::set<std::string> prefixes) {
+  std::vector<std::string> out;
+  for (const std::string& p : prefixes) {  // Sorted: a prefix comes first.
+    if (!out.empty() && p.compare(0, out.back().size(), out.back()) == 0) {
+      continue;
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+const Migration* MigrationFor(const Step& step, std::string_view key) {
+  for (const Migration* m : step.migrations) {
+    const std::string p = m->prefix();
+    if (key.substr(0, p.size()) == p) return m;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<DryRunReport> Migrator::Impl::DryRun(
+    std::optional<int> target) const {
+  auto st = ReadState();
+  if (!st.ok()) return st.status();
+  RM_RETURN_IF_ERROR(CheckNotNewer(*st));
+  const int goal = target.value_or(NewestVersion());
+  if (goal > NewestVersion()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no migration goes to v", goal, "; the newest known version is v",
+        NewestVersion()));
+  }
+  if (goal < st->current) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the database is at v", st->current, ", above the target v", goal,
+        "; use rollback --to ", goal));
+  }
+  DryRunReport report;
+  report.from_version = st->current;
+  report.to_version = goal;
+  if (goal == st->current || st->empty) return report;
+  auto planned = registry_->PlanPath(st->current, goal);
+  if (!planned.ok()) return planned.status();
+  const std::vector<Step> path = std::move(*planned);
+
+  std::set<std::string> all;
+  for (const Step& step : path) {
+    DryRunStep ds;
+    ds.from = step.from;
+    ds.to = step.to;
+    for (const Migration* m : step.migrations) {
+      ds.migrations.push_back(m->name());
+      all.insert(m->prefix());
+    }
+    report.steps.push_back(std::move(ds));
+  }
+  std::vector<ScanRange> ranges;
+  std::vector<KeyRange> key_ranges;
+  for (const std::string& p : MinimalPrefixes(all)) {
+    for (KeyRange& r : UserRanges(p)) {
+      key_ranges.push_back(r);
+      ranges.push_back(ScanRange{std::move(r), 0, std::nullopt});
+    }
+  }
+
+  const absl::Time start = options_.clock();
+  ProgressMeter meter(options_, Progress::Phase::kDryRun, path.front().from,
+                      path.back().to, EstimateRecords(db_, nullptr, key_ranges),
+                      0);
+  PipelineOptions popt;
+  popt.workers = options_.threads;
+  popt.batch_items = options_.batch_items;
+  popt.batch_bytes = options_.batch_bytes;
+
+  auto transform = [&path](RawBatch& raw, PreparedBatch* out) {
+    out->dry_counts.resize(path.size());
+    for (RawItem& item : raw.items) {
+      std::string value = std::move(item.value);
+      for (size_t i = 0; i < path.size(); ++i) {
+        const Migration* m = MigrationFor(path[i], item.key);
+        if (m == nullptr) continue;
+        DryRunCounts& counts = out->dry_counts[i];
+        absl::StatusOr<ItemResult> r = CallMigration(*m, item.key, value);
+        if (!r.ok()) {
+          ++counts.failed;
+          if (counts.failures.size() < kMaxFailures) {
+            counts.failures.push_back(
+                ItemFailure{item.key, std::string(r.status().message())});
+          }
+          break;  // Later steps would see a record that failed here.
+        }
+        if (r->kind() == ItemResult::Kind::kKeep) {
+          ++counts.skipped;
+          continue;
+        }
+        ++counts.migrate;
+        if (r->kind() == ItemResult::Kind::kDelete) {
+          ++counts.remove;
+          counts.bytes += item.key.size() + value.size();
+          break;  // Gone: later steps never see it.
+        }
+        std::string next = r->release_value();
+        counts.bytes += 2 * item.key.size() + value.size() + next.size();
+        value = std::move(next);
+      }
+    }
+  };
+  uint64_t scanned = 0;
+  auto consume = [&](PreparedBatch& batch) -> absl::Status {
+    scanned += batch.visited;
+    for (size_t i = 0; i < batch.dry_counts.size(); ++i) {
+      DryRunStep& ds = report.steps[i];
+      DryRunCounts& c = batch.dry_counts[i];
+      ds.items_to_migrate += c.migrate;
+      ds.items_to_delete += c.remove;
+      ds.items_skipped += c.skipped;
+      ds.items_failed += c.failed;
+      ds.bytes_to_write += c.bytes;
+      for (ItemFailure& f : c.failures) {
+        if (ds.first_failures.size() >= kMaxFailures) break;
+        ds.first_failures.push_back(std::move(f));
+      }
+    }
+    meter.Report(scanned, "");
+    if (options_.stop_requested != nullptr && options_.stop_requested->load()) {
+      return absl::CancelledError("dry run interrupted");
+    }
+    return absl::OkStatus();
+  };
+  RM_RETURN_IF_ERROR(RunPipeline(db_, ranges, popt, transform, consume));
+  report.records_scanned = scanned;
+  report.elapsed = options_.clock() - start;
+  uint64_t bytes = 0;
+  for (const DryRunStep& ds : report.steps) bytes += ds.bytes_to_write;
+  report.estimated_duration =
+      report.elapsed +
+      absl::Seconds(static_cast<double>(bytes) / kAssumedWriteBytesPerSecond);
+  return report;
+}
+
+}  // namespace rocksmigrate

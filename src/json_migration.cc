@@ -1,0 +1,47 @@
+#include "rocksmigrate/json_migration.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace rocksmigrate {
+
+absl::StatusOr<int64_t> RecordSchemaVersion(const Json& record) {
+  auto it = record.find("schema_version");
+  if (it == record.end()) return -1;
+  if (it->is_number_unsigned()) {
+    return static_cast<int64_t>(it->get<uint64_t>());
+  }
+  if (it->is_number_integer()) {
+    int64_t v = it->get<int64_t>();
+    if (v >= 0) return v;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("schema_version is not a non-negative integer: ",
+                   it->dump()));
+}
+
+absl::StatusOr<ItemResult> JsonMigration::Migrate(
+    std::string_view key, std::string_view value) const {
+  Json record = Json::parse(value.begin(), value.end(), nullptr,
+                            /*allow_exceptions=*/false);
+  if (record.is_discarded()) {
+    return absl::InvalidArgumentError("value is not valid JSON");
+  }
+  if (!record.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("value is a JSON ", record.type_name(),
+                     ", not an object"));
+  }
+  absl::StatusOr<int64_t> version = RecordSchemaVersion(record);
+  if (!version.ok()) return version.status();
+  if (*version >= to()) return ItemResult::Keep();
+  absl::Status s = Transform(key, record);
+  if (!s.ok()) return s;
+  if (!record.is_object()) {
+    return absl::InvalidArgumentError("the transform left a non-object value");
+  }
+  record["schema_version"] = to();
+  // Strict UTF-8 on output: a string the transform made invalid is an error.
+  return ItemResult::Write(record.dump());
+}
+
+}  // namespace rocksmigrate

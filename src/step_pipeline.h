@@ -1,0 +1,100 @@
+// The per-record pipeline (DESIGN.md): one thread reads key ranges in order
+// and cuts them into batches bounded by items and bytes; worker threads
+// transform batches; the calling thread consumes them strictly in key order
+// (commits them, or counts them in a dry run).
+//
+//   iterator ── RawBatch ──▶ workers: transform ──▶ PreparedBatch ──▶ consume
+//   (snapshot)               (N threads)            (in order)       (caller)
+//
+// Memory is bounded by the batches in flight (at most 2 * workers + 2), not
+// by the dataset.
+#ifndef ROCKSMIGRATE_SRC_STEP_PIPELINE_H_
+#define ROCKSMIGRATE_SRC_STEP_PIPELINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "rocksdb/db.h"
+#include "rocksmigrate/migration.h"
+#include "rocksmigrate/migrator.h"
+#include "src/keys.h"
+
+namespace rocksmigrate {
+
+// One key range to scan, tagged with the caller's index (a prefix index).
+struct ScanRange {
+  KeyRange range;
+  size_t tag = 0;
+  // Start strictly after this key (resume), instead of at range.begin.
+  std::optional<std::string> after;
+};
+
+struct RawItem {
+  std::string key;
+  std::string value;
+};
+
+struct RawBatch {
+  uint64_t seq = 0;
+  size_t tag = 0;
+  std::vector<RawItem> items;
+};
+
+// A record the batch changes.
+struct Change {
+  std::string key;
+  std::string old_value;
+  ItemResult::Kind kind = ItemResult::Kind::kWrite;
+  std::string new_value;
+};
+
+// Per-step counters of a dry run batch.
+struct DryRunCounts {
+  uint64_t migrate = 0, remove = 0, skipped = 0, failed = 0, bytes = 0;
+  std::vector<ItemFailure> failures;  // The first few, in key order.
+};
+
+struct PreparedBatch {
+  uint64_t seq = 0;
+  size_t tag = 0;
+  std::string last_key;  // The batch's last key read (the resume point).
+  uint64_t visited = 0;  // Records read.
+  uint64_t skipped = 0;  // Records the migration kept.
+  std::vector<Change> changes;
+  // The first item error of the batch, in key order.
+  std::optional<ItemFailure> error;
+  // Dry run only: counters per step.
+  std::vector<DryRunCounts> dry_counts;
+};
+
+struct PipelineOptions {
+  int workers = 1;
+  size_t batch_items = 1000;
+  // Bytes of keys and values read per batch; a larger record is alone.
+  size_t batch_bytes = 2 << 20;
+  rocksdb::ColumnFamilyHandle* column_family = nullptr;  // nullptr: default.
+};
+
+// Runs `ranges` through `transform` (on worker threads; must be thread-safe)
+// and `consume` (on the calling thread, in key order). Stops at the first
+// non-OK status from `consume` and returns it; returns a read error of the
+// iterator (corruption included: no key is ever skipped silently); else OK
+// once every batch was consumed.
+absl::Status RunPipeline(
+    rocksdb::DB* db, const std::vector<ScanRange>& ranges,
+    const PipelineOptions& options,
+    const std::function<void(RawBatch&, PreparedBatch*)>& transform,
+    const std::function<absl::Status(PreparedBatch&)>& consume);
+
+// Calls `migration` for one record, turning an exception into an item error.
+absl::StatusOr<ItemResult> CallMigration(const Migration& migration,
+                                         std::string_view key,
+                                         std::string_view value);
+
+}  // namespace rocksmigrate
+
+#endif  // ROCKSMIGRATE_SRC_STEP_PIPELINE_H_

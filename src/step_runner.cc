@@ -1,0 +1,280 @@
+#include "src/step_runner.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/utilities/transaction.h"
+#include "rocksdb/utilities/transaction_db.h"
+#include "src/fault_point.h"
+#include "src/keys.h"
+#include "src/progress_meter.h"
+#include "src/rocksdb_status.h"
+#include "src/step_pipeline.h"
+
+namespace rocksmigrate {
+namespace {
+
+std::string ItemErrorMessage(const Step& step, const Migration& m,
+                             const ItemFailure& failure) {
+  std::string where = m.source_file().empty()
+                          ? absl::StrCat("migration '", m.name(), "'")
+                          : absl::StrCat("migration file ", m.source_file());
+  return absl::StrCat("item error at key '", PrintableKey(failure.key),
+                      "' in step ", step.Describe(), " (", where,
+                      "): ", failure.message);
+}
+
+// The scan ranges of `step` that remain after `cursor`.
+std::vector<ScanRange> RemainingRanges(const Step& step, const Cursor& cursor) {
+  std::vector<ScanRange> out;
+  for (size_t i = cursor.prefix_index; i < step.migrations.size(); ++i) {
+    for (KeyRange& range : UserRanges(step.migrations[i]->prefix())) {
+      ScanRange sr;
+      sr.tag = i;
+      if (i == cursor.prefix_index && cursor.has_last_key) {
+        const std::string& last = cursor.info.last_key;
+        if (range.end && last >= *range.end) continue;  // Range done.
+        if (last >= range.begin) sr.after = last;
+      }
+      sr.range = std::move(range);
+      out.push_back(std::move(sr));
+    }
+  }
+  return out;
+}
+
+// Commits one batch as a pessimistic transaction: each record is locked
+// with GetForUpdate and migrated from the value it holds now, so a server's
+// concurrent write is either migrated (it came first) or kept (it comes
+// after the commit). Lock timeouts are retried, then reported.
+// `next` holds the counts before the batch; on success they include it.
+absl::Status CommitLocked(const StepEnv& env, const Step& step,
+                          PreparedBatch& batch, Cursor* next) {
+  rocksdb::TransactionDB* txn_db = env.meta->txn_db();
+  const Migration& m = *step.migrations[batch.tag];
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  absl::Status last;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::unique_ptr<rocksdb::Transaction> txn(txn_db->BeginTransaction(wo));
+    std::vector<Change> changes;
+    rocksdb::Status rs;
+    for (Change& c : batch.changes) {
+      std::string current;
+      rs = txn->GetForUpdate(rocksdb::ReadOptions(), c.key, &current);
+      if (rs.IsNotFound()) {
+        rs = rocksdb::Status::OK();
+        continue;  // Deleted by the server since the scan: nothing to do.
+      }
+      if (!rs.ok()) break;
+      if (current == c.old_value) {
+        changes.push_back(c);
+        continue;
+      }
+      absl::StatusOr<ItemResult> r = CallMigration(m, c.key, current);
+      if (!r.ok()) {
+        return absl::AbortedError(ItemErrorMessage(
+            step, m, ItemFailure{c.key, std::string(r.status().message())}));
+      }
+      if (r->kind() == ItemResult::Kind::kKeep) continue;
+      Change fresh{c.key, std::move(current), r->kind(), {}};
+      if (r->kind() == ItemResult::Kind::kWrite) fresh.new_value = r->release_value();
+      changes.push_back(std::move(fresh));
+    }
+    Cursor cursor = *next;
+    cursor.info.items_migrated += changes.size();
+    cursor.info.items_skipped +=
+        batch.skipped + (batch.changes.size() - changes.size());
+    if (rs.ok() && cursor.backup) {
+      for (const Change& c : changes) {
+        rs = txn->Put(env.meta->backup_cf(),
+                      BackupRecordKey(*cursor.info.backup_id, c.key),
+                      c.old_value);
+        if (!rs.ok()) break;
+      }
+    }
+    if (rs.ok()) {
+      for (const Change& c : changes) {
+        rs = c.kind == ItemResult::Kind::kDelete ? txn->Delete(c.key)
+                                                 : txn->Put(c.key, c.new_value);
+        if (!rs.ok()) break;
+      }
+    }
+    if (rs.ok()) rs = txn->Put(kProgressKey, ToJson(cursor).dump());
+    if (rs.ok()) {
+      FaultPoint("before_commit");
+      rs = txn->Commit();
+    }
+    if (rs.ok()) {
+      batch.changes = std::move(changes);
+      *next = std::move(cursor);
+      return absl::OkStatus();
+    }
+    txn->Rollback().PermitUncheckedError();
+    last = FromRocksDb(rs, absl::StrCat("committing a batch ending at key '",
+                                        PrintableKey(batch.last_key), "'"));
+    if (!(rs.IsBusy() || rs.IsTimedOut() || rs.IsTryAgain())) return last;
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      last.message(), " (lock timeouts persisted after 5 attempts; the run "
+                      "can be resumed)"));
+}
+
+}  // namespace
+
+absl::Status MigrateRecords(const StepEnv& env, const Step& step,
+                            Cursor* cursor) {
+  const MigratorOptions& opt = *env.options;
+  if (opt.concurrent_writers && env.meta->txn_db() == nullptr) {
+    return absl::InvalidArgumentError(
+        "concurrent_writers needs a rocksdb::TransactionDB");
+  }
+  std::vector<ScanRange> ranges = RemainingRanges(step, *cursor);
+  std::vector<KeyRange> all_ranges;
+  for (const Migration* m : step.migrations) {
+    for (KeyRange& r : UserRanges(m->prefix())) all_ranges.push_back(std::move(r));
+  }
+  const uint64_t before = cursor->info.items_migrated + cursor->info.items_skipped;
+  ProgressMeter meter(opt, Progress::Phase::kMigrating, step.from, step.to,
+                      EstimateRecords(env.meta->db(), nullptr, all_ranges),
+                      before);
+
+  PipelineOptions popt;
+  popt.workers = opt.threads;
+  popt.batch_items = opt.batch_items;
+  // Bytes read; a changed record writes about twice its size (backup + new).
+  popt.batch_bytes = cursor->backup ? std::max<size_t>(1, opt.batch_bytes / 2)
+                                    : opt.batch_bytes;
+
+  auto transform = [&step](RawBatch& raw, PreparedBatch* out) {
+    const Migration& m = *step.migrations[raw.tag];
+    for (RawItem& item : raw.items) {
+      absl::StatusOr<ItemResult> r = CallMigration(m, item.key, item.value);
+      if (!r.ok()) {
+        out->error = ItemFailure{item.key, std::string(r.status().message())};
+        return;
+      }
+      switch (r->kind()) {
+        case ItemResult::Kind::kKeep:
+          ++out->skipped;
+          break;
+        case ItemResult::Kind::kDelete:
+          out->changes.push_back({std::move(item.key), std::move(item.value),
+                                  ItemResult::Kind::kDelete, {}});
+          break;
+        case ItemResult::Kind::kWrite:
+          out->changes.push_back({std::move(item.key), std::move(item.value),
+                                  ItemResult::Kind::kWrite,
+                                  r->release_value()});
+          break;
+      }
+    }
+  };
+
+  auto consume = [&](PreparedBatch& batch) -> absl::Status {
+    const Migration& m = *step.migrations[batch.tag];
+    if (batch.error) {
+      return absl::AbortedError(ItemErrorMessage(step, m, *batch.error));
+    }
+    FaultPoint("before_batch");
+    Cursor next = *cursor;
+    next.prefix_index = batch.tag;
+    next.has_last_key = true;
+    next.info.last_key = batch.last_key;
+    next.info.prefix = m.prefix();
+    if (opt.concurrent_writers) {
+      // The counts depend on what the locked re-read finds.
+      absl::Status s = CommitLocked(env, step, batch, &next);
+      if (!s.ok()) return s;
+    } else {
+      rocksdb::WriteBatch wb;
+      if (cursor->backup) {
+        for (const Change& c : batch.changes) {
+          env.backups->PutRecord(&wb, *cursor->info.backup_id, c.key,
+                                 c.old_value);
+        }
+      }
+      for (const Change& c : batch.changes) {
+        if (c.kind == ItemResult::Kind::kDelete) {
+          wb.Delete(c.key);
+        } else {
+          wb.Put(c.key, c.new_value);
+        }
+      }
+      next.info.items_migrated += batch.changes.size();
+      next.info.items_skipped += batch.skipped;
+      env.meta->PutCursor(&wb, next);
+      FaultPoint("before_commit");
+      absl::Status s = env.meta->Commit(
+          &wb, absl::StrCat("committing a batch ending at key '",
+                            PrintableKey(batch.last_key), "'"));
+      if (!s.ok()) return s;
+    }
+    *cursor = std::move(next);
+    FaultPoint("after_commit");
+    meter.Report(cursor->info.items_migrated + cursor->info.items_skipped,
+                 cursor->info.prefix);
+    if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
+      return absl::CancelledError(absl::StrCat(
+          "interrupted in step ", step.Describe(), " after key '",
+          PrintableKey(cursor->info.last_key), "'"));
+    }
+    return absl::OkStatus();
+  };
+
+  if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
+    return absl::CancelledError(
+        absl::StrCat("interrupted before step ", step.Describe()));
+  }
+  return RunPipeline(env.meta->db(), ranges, popt, transform, consume);
+}
+
+absl::Status RestoreRecords(const StepEnv& env, Cursor* cursor) {
+  const MigratorOptions& opt = *env.options;
+  const std::string id = *cursor->info.backup_id;
+  ScanRange sr;
+  sr.range = BackupRecordRange(id);
+  if (cursor->has_last_key) sr.after = BackupRecordKey(id, cursor->info.last_key);
+  ProgressMeter meter(opt, Progress::Phase::kRollingBack, cursor->info.from,
+                      cursor->info.to,
+                      EstimateRecords(env.meta->db(), env.meta->backup_cf(),
+                                      {sr.range}),
+                      cursor->items_restored);
+  PipelineOptions popt;
+  popt.workers = 1;
+  popt.batch_items = opt.batch_items;
+  popt.batch_bytes = opt.batch_bytes;
+  popt.column_family = env.meta->backup_cf();
+  const size_t strip = id.size() + 1;
+
+  auto transform = [strip](RawBatch& raw, PreparedBatch* out) {
+    for (RawItem& item : raw.items) {
+      out->changes.push_back({item.key.substr(strip), {},
+                              ItemResult::Kind::kWrite, std::move(item.value)});
+    }
+  };
+  auto consume = [&](PreparedBatch& batch) -> absl::Status {
+    rocksdb::WriteBatch wb;
+    for (const Change& c : batch.changes) wb.Put(c.key, c.new_value);
+    Cursor next = *cursor;
+    next.has_last_key = true;
+    next.info.last_key = batch.last_key.substr(strip);
+    next.items_restored += batch.changes.size();
+    env.meta->PutCursor(&wb, next);
+    absl::Status s = env.meta->Commit(
+        &wb, absl::StrCat("restoring records from backup ", id));
+    if (!s.ok()) return s;
+    *cursor = std::move(next);
+    FaultPoint("rollback_batch");
+    meter.Report(cursor->items_restored, "");
+    if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
+      return absl::CancelledError(absl::StrCat(
+          "interrupted while restoring step v", cursor->info.from, " -> v",
+          cursor->info.to, " from backup ", id));
+    }
+    return absl::OkStatus();
+  };
+  return RunPipeline(env.meta->db(), {sr}, popt, transform, consume);
+}
+
+}  // namespace rocksmigrate
