@@ -22,7 +22,6 @@
 #include "rocksmigrate/declarative.h"
 #include "rocksmigrate/migrator.h"
 #include "rocksmigrate/status_macros.h"
-#include "src/sha256.h"
 #include "tools/cli/format.h"
 #include "tools/cli/progress.h"
 
@@ -161,38 +160,6 @@ std::string HistoryLine(const HistoryEntry& e) {
   absl::StrAppend(&line, "  [run ", e.run_id, "]");
   if (e.error) absl::StrAppend(&line, "\n      error: ", EscapeText(*e.error));
   return line;
-}
-
-// The applied migration files whose bytes changed since they were applied
-// (SPEC §3): compares the checksums in the history with the files on disk.
-std::vector<ValidationProblem> CheckAppliedFiles(
-    const std::string& dir, const std::vector<HistoryEntry>& history) {
-  std::map<std::string, std::string> applied;  // File -> newest checksum.
-  for (const HistoryEntry& e : history) {
-    if (e.status != "success") continue;
-    for (const auto& [file, sha] : e.checksums) applied[file] = sha;
-  }
-  std::vector<ValidationProblem> problems;
-  for (const auto& [file, sha] : applied) {
-    const std::string path = (std::filesystem::path(dir) / file).string();
-    absl::StatusOr<std::string> now = Sha256HexOfFile(path);
-    ValidationProblem problem;
-    problem.file = path;
-    if (!now.ok()) {
-      problem.message =
-          "applied migration file is missing; restore it (the history "
-          "records its SHA-256 " + sha + ")";
-    } else if (*now != sha) {
-      problem.message = absl::StrCat(
-          "applied migration file changed after it was applied (sha256 was ",
-          sha.substr(0, 12), "..., now ", now->substr(0, 12),
-          "...); restore it and put changes in a new migration file");
-    } else {
-      continue;
-    }
-    problems.push_back(std::move(problem));
-  }
-  return problems;
 }
 
 absl::StatusOr<Outcome> RunDryRun(CommandContext& ctx,
@@ -612,22 +579,6 @@ absl::StatusOr<Outcome> RunValidate(CommandContext& ctx) {
   RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadOnly));
   PrintSecondaryNote(ctx, opened);
   RM_ASSIGN_OR_RETURN(ValidationReport report, opened.migrator->Validate());
-  RM_ASSIGN_OR_RETURN(std::vector<HistoryEntry> history,
-                      opened.migrator->History());
-  for (ValidationProblem& p :
-       CheckAppliedFiles(ctx.inv.migrations_dir, history)) {
-    const bool known = std::any_of(
-        report.problems.begin(), report.problems.end(),
-        [&p](const ValidationProblem& q) {
-          return !q.file.empty() &&
-                 std::filesystem::path(q.file).filename() ==
-                     std::filesystem::path(p.file).filename();
-        });
-    if (known) continue;
-    ++report.problem_count;
-    report.problems.insert(report.problems.begin(), std::move(p));
-  }
-
   if (ctx.inv.json) {
     Json doc = ValidationToJson(report);
     doc["database"] = ctx.inv.db;
