@@ -553,6 +553,12 @@ absl::StatusOr<std::vector<std::unique_ptr<Migration>>> LoadMigrationDir(
     if (name.empty() || name[0] == '.' || !absl::EndsWith(name, ".json")) {
       continue;
     }
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          entry.path().string(), ": not a regular file (a migration file "
+                                 "must be a readable *.json file)"));
+    }
     names.push_back(name);
   }
   std::sort(names.begin(), names.end());
