@@ -37,13 +37,15 @@ pid_t Spawn(const std::string& program, const std::vector<std::string>& args,
             const std::string& err_path) {
   std::vector<std::string> storage;
   std::vector<char*> argv = Argv(program, args, &storage);
+  // Opened here, not in the child, so that the files exist as soon as the
+  // caller may look at them.
+  int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  CHECK(in >= 0 && out >= 0 && err >= 0) << "cannot open " << out_path;
   pid_t pid = fork();
   CHECK_GE(pid, 0) << "fork failed";
   if (pid == 0) {
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0) _exit(126);
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
@@ -51,6 +53,9 @@ pid_t Spawn(const std::string& program, const std::vector<std::string>& args,
     execv(program.c_str(), argv.data());
     _exit(127);
   }
+  close(in);
+  close(out);
+  close(err);
   return pid;
 }
 

@@ -45,10 +45,10 @@ class Child {
   RunResult Wait();
 
  private:
+  TempDir dir_;  // First: the paths below live in it.
   pid_t pid_ = -1;
   std::string out_path_;
   std::string err_path_;
-  TempDir dir_;
 };
 
 // Holds the database at `path` open as a primary in a forked child process

@@ -430,9 +430,8 @@ absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx) {
     switch (s.code()) {
       case absl::StatusCode::kCancelled:
         return WithHint(
-            s, absl::StrCat("interrupted at a batch boundary; the database is "
-                            "consistent and resumable: run ",
-                            Cmd(ctx, "migrate"), " to finish"));
+            s, absl::StrCat("the database is consistent; resume with ",
+                            Cmd(ctx, "migrate")));
       case absl::StatusCode::kAborted:
         return WithHint(
             s, absl::StrCat("the failed step was restored from its backup; "
