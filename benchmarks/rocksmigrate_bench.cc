@@ -1,0 +1,1209 @@
+// rocksmigrate-bench: the large-dataset benchmark. Generates N records once
+// into a template database, then runs each case on its own fresh copy of it
+// (hard-linked SST files, copied metadata) in this process:
+//
+//   (a) naive       one TransactionDB transaction per record: read, parse,
+//                   transform, backup + new value, synced commit;
+//   (b) copy limit  identity rewrite, no JSON work, backups then values in
+//                   WriteBatches of 1,000 + the cursor, committed through
+//                   MetaStore::Commit (the engine's own write path), with
+//                   the read overlapped with the commits;
+//   (c) default     Migrator::Migrate, Task v1 -> v2 as a C++ JsonMigration,
+//                   then as a declarative JSON Patch file, then with backups
+//                   in a dedicated column family;
+//   dry run         Migrator::DryRun on a fresh copy;
+//   rollback        Migrator::Rollback(1) on (c)'s migrated database.
+//
+// Every case runs with the WAL on and every commit synced. Each case's
+// result is checked on a seeded sample of records against bytes computed
+// without the engine (benchmarks/bench_data.h); a wrong result exits 1.
+//
+//   rocksmigrate-bench [--records N | --large] [--threads N] [--dir DIR]
+//                      [--json] [--seed S] [--sample N]
+//                      [--baseline-records N] [--cases LIST] [--keep]
+#include <malloc.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "benchmarks/bench_data.h"
+#include "examples/task_v1_to_v2.h"
+#include "nlohmann/json.hpp"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/sst_file_writer.h"
+#include "rocksdb/utilities/transaction.h"
+#include "rocksdb/utilities/transaction_db.h"
+#include "rocksdb/version.h"
+#include "rocksdb/write_batch.h"
+#include "rocksmigrate/db_handle.h"
+#include "rocksmigrate/declarative.h"
+#include "rocksmigrate/migrator.h"
+#include "rocksmigrate/registry.h"
+#include "src/backup_store.h"
+#include "src/keys.h"
+#include "src/metadata.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using rocksmigrate_bench::ExpectedTaskV2;
+using rocksmigrate_bench::IsTask;
+using rocksmigrate_bench::RecordKey;
+using rocksmigrate_bench::RecordValue;
+
+constexpr char kUsage[] =
+    "usage: rocksmigrate-bench [--records N | --large] [--threads N]\n"
+    "                          [--dir DIR] [--json] [--seed S] [--sample N]\n"
+    "                          [--baseline-records N] [--cases LIST] [--keep]\n"
+    "\n"
+    "  --records N           records to generate (default 2000000)\n"
+    "  --large               --records 10000000\n"
+    "  --threads N           MigratorOptions::threads (default 0 = cores)\n"
+    "  --dir DIR             where the temporary databases go (default /tmp)\n"
+    "  --json                one JSON document on stdout (table on stderr)\n"
+    "  --seed S              dataset and sample seed (default 42)\n"
+    "  --sample N            records checked per case (default 1000)\n"
+    "  --baseline-records N  cap on the records the naive baseline times\n"
+    "                        (default 300000; 0 = all)\n"
+    "  --cases LIST          comma-separated subset of: naive,copy,cpp,\n"
+    "                        rollback,declarative,backup_cf,dryrun\n"
+    "                        (default: all; rollback needs cpp)\n"
+    "  --keep                keep the temporary directory\n"
+    "\n"
+    "exit status: 0 done, 1 a case failed or produced wrong bytes, 2 usage\n";
+
+const char* const kAllCases[] = {"naive",       "copy",      "cpp", "rollback",
+                                 "declarative", "backup_cf", "dryrun"};
+
+constexpr size_t kCopyBatchItems = 1000;  // As MigratorOptions' default.
+constexpr char kNaiveBackupId[] = "_backup_naive";
+constexpr char kCopyBackupId[] = "_backup_copylimit";
+
+struct Config {
+  uint64_t records = 2000000;
+  uint64_t baseline_records = 300000;
+  int threads = 0;
+  std::string dir = "/tmp";
+  bool json = false;
+  uint64_t seed = 42;
+  uint64_t sample = 1000;
+  std::set<std::string> cases;
+  bool keep = false;
+};
+
+// What the generator wrote.
+struct DataStats {
+  uint64_t records = 0;
+  uint64_t tasks = 0;
+  uint64_t notes = 0;
+  uint64_t task_bytes = 0;  // Keys + values of the task records.
+  uint64_t value_bytes = 0; // Values of all records.
+  double seconds = 0;
+  uint64_t sst_files = 0;
+  uint64_t disk_bytes = 0;
+};
+
+struct CaseResult {
+  std::string id;     // Stable name for --json.
+  std::string label;  // Table row.
+  uint64_t records = 0;
+  uint64_t bytes = 0;  // Keys + original values of the records processed.
+  double seconds = 0;
+  int64_t peak_rss_kib = -1;
+  bool ran = false;
+  bool ok = false;
+  std::string check;  // "ok (N sampled)" or what was wrong.
+  std::string note;
+
+  double rate() const { return seconds > 0 ? records / seconds : 0; }
+  double mb_per_s() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
+};
+
+// Progress and diagnostics go to stderr, so --json keeps stdout clean.
+void Say(const std::string& line) { std::cerr << "[bench] " << line << std::endl; }
+
+double Now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---------------------------------------------------------------------------
+// Machine and memory.
+
+int Cores() {  // What nproc prints: the CPUs this process may run on.
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+  return static_cast<int>(std::thread::hardware_concurrency());
+}
+
+std::string ReadField(const std::string& file, const std::string& field) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, field.size(), field) == 0) {
+      size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string value = line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(" \t"));
+      return value;
+    }
+  }
+  return std::string();
+}
+
+std::string FsType(const std::string& path) {
+  struct statfs st;
+  if (statfs(path.c_str(), &st) != 0) return "unknown";
+  switch (static_cast<unsigned long>(st.f_type)) {
+    case 0xEF53: return "ext4";
+    case 0x01021994: return "tmpfs";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x794C7630: return "overlayfs";
+    default: return absl::StrFormat("fs 0x%x", static_cast<unsigned long>(st.f_type));
+  }
+}
+
+// Resets the peak RSS (VmHWM) to the current RSS. Freed heap is returned to
+// the kernel first so that one case's garbage does not count in the next.
+bool ResetPeakRss() {
+  malloc_trim(0);
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return out.good();
+}
+
+int64_t PeakRssKib() {
+  std::string hwm = ReadField("/proc/self/status", "VmHWM");
+  int64_t kib = -1;
+  if (!absl::SimpleAtoi(hwm.substr(0, hwm.find(' ')), &kib)) return -1;
+  return kib;
+}
+
+// ---------------------------------------------------------------------------
+// The data.
+
+rocksdb::Options DbOptions() {
+  // RocksDB's defaults, the same for every case, WAL on. Nothing here is
+  // tuned for one case.
+  rocksdb::Options options;
+  options.create_if_missing = false;
+  return options;
+}
+
+// Writes records [0, N) in key order into SST files and ingests them into a
+// new database at `path`: every record lands in the last level, as in a
+// compacted database. (The cases then all start from the same files.)
+absl::Status Generate(const Config& cfg, const std::string& path,
+                      DataStats* stats) {
+  const double start = Now();
+  rocksdb::Options options = DbOptions();
+  options.create_if_missing = true;
+  fs::create_directories(path + ".sst");
+  std::vector<std::string> files;
+  std::unique_ptr<rocksdb::SstFileWriter> writer;
+  uint64_t in_file = 0;
+  constexpr uint64_t kPerFile = 500000;  // About 110 MB of data a file.
+  auto finish = [&]() -> absl::Status {
+    if (writer == nullptr) return absl::OkStatus();
+    rocksdb::Status s = writer->Finish();
+    writer.reset();
+    if (!s.ok()) return absl::InternalError("SstFileWriter::Finish: " + s.ToString());
+    return absl::OkStatus();
+  };
+  auto put = [&](uint64_t index) -> absl::Status {
+    if (writer == nullptr || in_file >= kPerFile) {
+      absl::Status f = finish();
+      if (!f.ok()) return f;
+      writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(),
+                                                        options);
+      files.push_back(absl::StrFormat("%s.sst/%06d.sst", path, files.size()));
+      rocksdb::Status s = writer->Open(files.back());
+      if (!s.ok()) return absl::InternalError("SstFileWriter::Open: " + s.ToString());
+      in_file = 0;
+    }
+    const std::string key = RecordKey(index);
+    const std::string value = RecordValue(cfg.seed, index);
+    rocksdb::Status s = writer->Put(key, value);
+    if (!s.ok()) return absl::InternalError("SstFileWriter::Put: " + s.ToString());
+    ++in_file;
+    stats->value_bytes += value.size();
+    if (IsTask(index)) {
+      ++stats->tasks;
+      stats->task_bytes += key.size() + value.size();
+    } else {
+      ++stats->notes;
+    }
+    return absl::OkStatus();
+  };
+  // "note:" sorts before "task:": notes first, then tasks, each in index order.
+  for (uint64_t i = 9; i < cfg.records; i += 10) {
+    absl::Status s = put(i);
+    if (!s.ok()) return s;
+  }
+  for (uint64_t i = 0; i < cfg.records; ++i) {
+    if (!IsTask(i)) continue;
+    absl::Status s = put(i);
+    if (!s.ok()) return s;
+    if (i % 2000000 == 0 && i > 0) Say(absl::StrCat("  generated ", i, " records"));
+  }
+  absl::Status f = finish();
+  if (!f.ok()) return f;
+  stats->records = stats->tasks + stats->notes;
+  stats->sst_files = files.size();
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, path, &raw);
+  if (!s.ok()) return absl::InternalError("creating the template: " + s.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::IngestExternalFileOptions ingest;
+  ingest.move_files = true;
+  s = db->IngestExternalFile(files, ingest);
+  if (!s.ok()) return absl::InternalError("ingesting the template: " + s.ToString());
+  s = db->Close();
+  if (!s.ok()) return absl::InternalError("closing the template: " + s.ToString());
+  db.reset();
+  fs::remove_all(path + ".sst");
+  for (const auto& entry : fs::directory_iterator(path)) {
+    if (entry.is_regular_file()) stats->disk_bytes += entry.file_size();
+  }
+  stats->seconds = Now() - start;
+  return absl::OkStatus();
+}
+
+// A fresh copy of the (closed, never again written) template: SST files are
+// immutable, so they are hard-linked; everything else is copied.
+absl::Status CloneDb(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (ec) return absl::InternalError(absl::StrCat("mkdir ", to, ": ", ec.message()));
+  for (const auto& entry : fs::directory_iterator(from)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "LOCK" || name.rfind("LOG", 0) == 0) continue;
+    const fs::path target = fs::path(to) / name;
+    if (entry.path().extension() == ".sst") {
+      fs::create_hard_link(entry.path(), target, ec);
+      if (!ec) continue;
+      ec.clear();  // Another file system: copy instead.
+    }
+    fs::copy_file(entry.path(), target, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("copying ", entry.path().string(), ": ", ec.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Checking results.
+
+// The sample: `n` seeded record indexes plus the first and last of each
+// prefix.
+std::vector<uint64_t> SampleIndexes(const Config& cfg) {
+  std::set<uint64_t> picked;
+  const uint64_t n = cfg.records;
+  for (uint64_t k = 0; k < cfg.sample && n > 0; ++k) {
+    picked.insert(rocksmigrate_bench::Mix(cfg.seed ^ 0x5eed5eedULL ^
+                                         rocksmigrate_bench::Mix(k)) % n);
+  }
+  if (n > 0) picked.insert(0);
+  if (n > 9) picked.insert(9);
+  if (n > 0) picked.insert(IsTask(n - 1) ? n - 1 : n - 2);
+  for (uint64_t i = n; i-- > 0;) {
+    if (!IsTask(i)) {
+      picked.insert(i);
+      break;
+    }
+  }
+  return std::vector<uint64_t>(picked.begin(), picked.end());
+}
+
+// What record `index` must hold: its original bytes, or the migrated ones.
+using Expectation = std::function<std::string(uint64_t index,
+                                              const std::string& original)>;
+
+std::string Original(uint64_t, const std::string& original) { return original; }
+
+std::string Migrated(uint64_t index, const std::string& original) {
+  return IsTask(index) ? ExpectedTaskV2(original) : original;
+}
+
+// Shortens a value for an error message.
+std::string Clip(const std::string& s) {
+  return s.size() <= 300 ? s : s.substr(0, 300) + "...";
+}
+
+// Compares each sampled record with `expect`, and, if `backup_id` is set,
+// each sampled task's backup (in `backup_cf`) with its original bytes.
+// Returns "" when all match, else what differed (first mismatch + count).
+std::string CheckSample(const Config& cfg, rocksdb::DB* db,
+                        const Expectation& expect,
+                        const std::optional<std::string>& backup_id = std::nullopt,
+                        rocksdb::ColumnFamilyHandle* backup_cf = nullptr,
+                        const std::string& schema_version = "",
+                        uint64_t* checked = nullptr) {
+  uint64_t bad = 0, n = 0;
+  std::string first;
+  auto fail = [&](const std::string& what) {
+    if (bad++ == 0) first = what;
+  };
+  if (!schema_version.empty()) {
+    std::string stored;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), rocksmigrate::kSchemaVersionKey, &stored);
+    if (schema_version == "-") {
+      if (!s.IsNotFound()) fail("_schema_version exists; expected none");
+    } else if (!s.ok() || stored != schema_version) {
+      fail(absl::StrCat("_schema_version is '", s.ok() ? stored : s.ToString(),
+                        "', expected '", schema_version, "'"));
+    }
+  }
+  for (uint64_t index : SampleIndexes(cfg)) {
+    ++n;
+    const std::string key = RecordKey(index);
+    const std::string original = RecordValue(cfg.seed, index);
+    const std::string want = expect(index, original);
+    if (want.empty()) {
+      fail(absl::StrCat("no expected bytes for ", key, " (generator shape?)"));
+      continue;
+    }
+    std::string got;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), key, &got);
+    if (!s.ok()) {
+      fail(absl::StrCat(key, ": ", s.ToString()));
+      continue;
+    }
+    if (got != want) {
+      fail(absl::StrCat(key, " holds\n    ", Clip(got), "\n  expected\n    ",
+                        Clip(want)));
+      continue;
+    }
+    if (backup_id && IsTask(index)) {
+      std::string backup;
+      s = db->Get(rocksdb::ReadOptions(),
+                  backup_cf != nullptr ? backup_cf : db->DefaultColumnFamily(),
+                  rocksmigrate::BackupRecordKey(*backup_id, key), &backup);
+      if (!s.ok() || backup != original) {
+        fail(absl::StrCat("backup of ", key, " in ", *backup_id, ": ",
+                          s.ok() ? Clip(backup) : s.ToString(),
+                          "; expected the original bytes"));
+      }
+    }
+  }
+  if (checked != nullptr) *checked = n;
+  if (bad == 0) return std::string();
+  return absl::StrCat(bad, " of ", n, " sampled checks failed; first: ", first);
+}
+
+void Finish(CaseResult* r, const std::string& problem, uint64_t checked) {
+  r->ran = true;
+  r->ok = problem.empty();
+  r->check = problem.empty() ? absl::StrCat("ok (", checked, " sampled)")
+                             : "FAILED: " + problem;
+}
+
+// ---------------------------------------------------------------------------
+// The cases. Each gets a fresh copy at `path`; the timer covers the work
+// only (not opening or closing the database); the peak RSS is reset before
+// the database is opened, so it includes RocksDB's memory.
+
+// (a) One pessimistic transaction per record, as an application would write
+// it without rocksmigrate. Times the first `cap` task records.
+CaseResult RunNaive(const Config& cfg, const std::string& path,
+                    const DataStats& data) {
+  CaseResult r;
+  r.id = "naive";
+  r.label = "(a) naive: 1 txn/record";
+  const uint64_t cap = cfg.baseline_records == 0
+                           ? data.tasks
+                           : std::min(cfg.baseline_records, data.tasks);
+  if (cap < data.tasks) {
+    r.note = absl::StrCat("timed on the first ", cap, " of ", data.tasks,
+                          " task records (--baseline-records); its rate is "
+                          "what the ratios use");
+  }
+  ResetPeakRss();
+  rocksdb::TransactionDB* raw = nullptr;
+  rocksdb::Status s = rocksdb::TransactionDB::Open(
+      DbOptions(), rocksdb::TransactionDBOptions(), path, &raw);
+  if (!s.ok()) {
+    Finish(&r, "open: " + s.ToString(), 0);
+    return r;
+  }
+  std::unique_ptr<rocksdb::TransactionDB> db(raw);
+  const std::string upper = *rocksmigrate::PrefixSuccessor(rocksmigrate_bench::kTaskPrefix);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  std::string problem;
+  std::string last_key;
+  const double start = Now();
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+    std::unique_ptr<rocksdb::Transaction> txn;
+    std::string value;
+    for (it->Seek(rocksmigrate_bench::kTaskPrefix); it->Valid() && r.records < cap;
+         it->Next()) {
+      const std::string key = it->key().ToString();
+      txn.reset(db->BeginTransaction(wo, rocksdb::TransactionOptions(), txn.release()));
+      s = txn->GetForUpdate(rocksdb::ReadOptions(), key, &value);
+      if (s.ok()) {
+        const std::string migrated = rocksmigrate_bench::NaiveTransform(value);
+        if (migrated.empty()) {
+          problem = key + " is not a JSON object";
+          break;
+        }
+        s = txn->Put(rocksmigrate::BackupRecordKey(kNaiveBackupId, key), value);
+        if (s.ok()) s = txn->Put(key, migrated);
+        if (s.ok()) s = txn->Commit();
+      }
+      if (!s.ok()) {
+        problem = absl::StrCat(key, ": ", s.ToString());
+        break;
+      }
+      ++r.records;
+      r.bytes += key.size() + value.size();
+      last_key = key;
+    }
+    if (problem.empty() && !it->status().ok()) problem = it->status().ToString();
+  }
+  r.seconds = Now() - start;
+  r.peak_rss_kib = PeakRssKib();
+  uint64_t checked = 0;
+  if (problem.empty()) {
+    // Task records up to last_key are migrated, the others untouched.
+    auto expect = [&last_key](uint64_t index, const std::string& original) {
+      return IsTask(index) && RecordKey(index) <= last_key
+                 ? ExpectedTaskV2(original)
+                 : original;
+    };
+    problem = CheckSample(cfg, db.get(), expect, std::nullopt, nullptr, "", &checked);
+  }
+  Finish(&r, problem, checked);
+  return r;
+}
+
+// (b) The copy limit: what the engine's write path costs with no JSON work.
+// A reader thread builds each batch (backups, then identical values, then
+// the cursor) while the calling thread commits the previous one, synced,
+// through MetaStore::Commit.
+CaseResult RunCopyLimit(const Config& cfg, const std::string& path) {
+  CaseResult r;
+  r.id = "copy_limit";
+  r.label = "(b) copy limit: identity";
+  ResetPeakRss();
+  auto opened = rocksmigrate::DbHandle::Open(path, rocksmigrate::OpenMode::kReadWrite,
+                                             DbOptions());
+  if (!opened.ok()) {
+    Finish(&r, "open: " + opened.status().ToString(), 0);
+    return r;
+  }
+  std::unique_ptr<rocksmigrate::DbHandle> handle = std::move(opened).value();
+  rocksdb::DB* db = handle->db();
+  rocksmigrate::MetaStore meta(db, nullptr);
+  rocksmigrate::BackupStore backups(&meta);
+
+  struct Batch {
+    rocksdb::WriteBatch wb;
+    uint64_t records = 0;
+    uint64_t bytes = 0;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::unique_ptr<Batch>> queue;
+  bool done = false, stop = false;
+  std::string read_error;
+
+  const double start = Now();
+  std::thread reader([&] {
+    const std::string upper = *rocksmigrate::PrefixSuccessor(rocksmigrate_bench::kTaskPrefix);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    ro.readahead_size = 2 << 20;  // As the engine's scan.
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+    std::vector<std::pair<std::string, std::string>> items;
+    uint64_t total = 0;
+    auto flush = [&]() -> bool {
+      auto batch = std::make_unique<Batch>();
+      for (const auto& [k, v] : items) {
+        backups.PutRecord(&batch->wb, kCopyBackupId, k, v);
+        batch->bytes += k.size() + v.size();
+      }
+      for (const auto& [k, v] : items) batch->wb.Put(k, v);
+      batch->records = items.size();
+      total += items.size();
+      rocksmigrate::Cursor cursor;
+      cursor.info.run_id = "copy-limit";
+      cursor.info.state = "migrating";
+      cursor.info.from = 1;
+      cursor.info.to = 2;
+      cursor.info.backup_id = kCopyBackupId;
+      cursor.info.prefix = rocksmigrate_bench::kTaskPrefix;
+      cursor.info.last_key = items.back().first;
+      cursor.info.items_migrated = total;
+      cursor.has_last_key = true;
+      cursor.target = 2;
+      meta.PutCursor(&batch->wb, cursor);
+      items.clear();
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return stop || queue.size() < 4; });
+      if (stop) return false;
+      queue.push_back(std::move(batch));
+      cv.notify_all();
+      return true;
+    };
+    for (it->Seek(rocksmigrate_bench::kTaskPrefix); it->Valid(); it->Next()) {
+      items.emplace_back(it->key().ToString(), it->value().ToString());
+      if (items.size() == kCopyBatchItems && !flush()) return;
+    }
+    if (!items.empty() && !flush()) return;
+    std::lock_guard<std::mutex> lock(mu);
+    if (!it->status().ok()) read_error = it->status().ToString();
+    done = true;
+    cv.notify_all();
+  });
+  std::string problem;
+  while (true) {
+    std::unique_ptr<Batch> batch;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return done || !queue.empty(); });
+      if (queue.empty()) break;
+      batch = std::move(queue.front());
+      queue.pop_front();
+      cv.notify_all();
+    }
+    absl::Status s = meta.Commit(&batch->wb, "copy-limit batch");
+    if (!s.ok()) {
+      problem = s.ToString();
+      std::lock_guard<std::mutex> lock(mu);
+      stop = true;
+      cv.notify_all();
+      break;
+    }
+    r.records += batch->records;
+    r.bytes += batch->bytes;
+  }
+  reader.join();
+  r.seconds = Now() - start;
+  r.peak_rss_kib = PeakRssKib();
+  if (problem.empty()) problem = read_error;
+  uint64_t checked = 0;
+  if (problem.empty()) {
+    problem = CheckSample(cfg, db, Original, std::string(kCopyBackupId), nullptr, "", &checked);
+  }
+  Finish(&r, problem, checked);
+  return r;
+}
+
+enum class MigrationKind { kCpp, kDeclarative };
+
+absl::Status FillRegistry(MigrationKind kind, const std::string& tmp,
+                          rocksmigrate::MigrationRegistry* registry) {
+  if (kind == MigrationKind::kCpp) {
+    return registry->Register(std::make_unique<example::TaskV1ToV2>());
+  }
+  const std::string dir = tmp + "/migrations";
+  fs::create_directories(dir);
+  std::ofstream(dir + "/" + rocksmigrate_bench::kDeclarativeFileName)
+      << rocksmigrate_bench::kDeclarativeFile;
+  return rocksmigrate::RegisterMigrationDir(dir, registry);
+}
+
+rocksmigrate::MigratorOptions MigratorOpts(const Config& cfg) {
+  rocksmigrate::MigratorOptions options;  // Defaults: backups on, 1000/4 MiB.
+  options.threads = cfg.threads;
+  return options;
+}
+
+// (c) Migrator::Migrate on a fresh copy; with `rollback`, then
+// Migrator::Rollback(1) on the same database as a second result.
+std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
+                                   const std::string& path,
+                                   const DataStats& data, MigrationKind kind,
+                                   bool backup_cf, bool rollback) {
+  CaseResult r;
+  if (backup_cf) {
+    r.id = "default_backup_cf";
+    r.label = "(c) default, backup CF";
+  } else if (kind == MigrationKind::kCpp) {
+    r.id = "default_cpp";
+    r.label = "(c) default, C++";
+  } else {
+    r.id = "default_declarative";
+    r.label = "(c) default, JSON Patch";
+  }
+  CaseResult rb;
+  rb.id = "rollback";
+  rb.label = "rollback v2 -> v1";
+  std::vector<CaseResult> out;
+  auto done = [&]() {
+    out.push_back(r);
+    if (rollback) out.push_back(rb);
+    return out;
+  };
+
+  rocksmigrate::MigrationRegistry registry;
+  absl::Status s = FillRegistry(kind, tmp, &registry);
+  if (!s.ok()) {
+    Finish(&r, "registry: " + s.ToString(), 0);
+    return done();
+  }
+  ResetPeakRss();
+  auto opened = rocksmigrate::DbHandle::Open(
+      path, rocksmigrate::OpenMode::kReadWrite, DbOptions(), backup_cf);
+  if (!opened.ok()) {
+    Finish(&r, "open: " + opened.status().ToString(), 0);
+    return done();
+  }
+  std::unique_ptr<rocksmigrate::DbHandle> handle = std::move(opened).value();
+  rocksmigrate::MigratorOptions options = MigratorOpts(cfg);
+  if (backup_cf) {
+    options.backup_column_family = handle->backup_column_family();
+    if (options.backup_column_family == nullptr) {
+      Finish(&r, "no rocksmigrate_backups column family after open", 0);
+      return done();
+    }
+  }
+  auto created = rocksmigrate::Migrator::Create(handle->db(), &registry, options);
+  if (!created.ok()) {
+    Finish(&r, "Migrator::Create: " + created.status().ToString(), 0);
+    return done();
+  }
+  std::unique_ptr<rocksmigrate::Migrator> migrator = std::move(created).value();
+
+  double start = Now();
+  absl::StatusOr<rocksmigrate::RunReport> report = migrator->Migrate();
+  r.seconds = Now() - start;
+  r.peak_rss_kib = PeakRssKib();
+  r.records = data.tasks;
+  r.bytes = data.task_bytes;
+  if (!report.ok()) {
+    Finish(&r, "Migrate: " + report.status().ToString(), 0);
+    return done();
+  }
+  std::string problem;
+  std::optional<std::string> backup_id;
+  if (report->steps.size() != 1) {
+    problem = absl::StrCat("the run has ", report->steps.size(), " steps, expected 1");
+  } else {
+    const rocksmigrate::HistoryEntry& e = report->steps[0];
+    backup_id = e.backup_id;
+    if (e.status != "success" || e.items_migrated != data.tasks ||
+        e.items_skipped != 0 || !e.backup_id) {
+      problem = absl::StrCat("step status '", e.status, "', ", e.items_migrated,
+                             " migrated, ", e.items_skipped,
+                             " skipped, backup ", e.backup_id.value_or("none"),
+                             "; expected success, ", data.tasks,
+                             " migrated, 0 skipped, a backup");
+    }
+  }
+  uint64_t checked = 0;
+  if (problem.empty()) {
+    problem = CheckSample(cfg, handle->db(), Migrated, backup_id,
+                          options.backup_column_family, "2", &checked);
+  }
+  Finish(&r, problem, checked);
+  if (!rollback) return done();
+  if (!r.ok) {
+    Finish(&rb, "not run: the migration it undoes failed", 0);
+    return done();
+  }
+
+  ResetPeakRss();
+  start = Now();
+  absl::StatusOr<rocksmigrate::RunReport> undo = migrator->Rollback(1);
+  rb.seconds = Now() - start;
+  rb.peak_rss_kib = PeakRssKib();
+  rb.records = data.tasks;  // Every backed-up record is restored.
+  rb.bytes = data.task_bytes;
+  if (!undo.ok()) {
+    Finish(&rb, "Rollback: " + undo.status().ToString(), 0);
+    return done();
+  }
+  problem = CheckSample(cfg, handle->db(), Original, std::nullopt, nullptr, "1", &checked);
+  Finish(&rb, problem, checked);
+  return done();
+}
+
+CaseResult RunDryRun(const Config& cfg, const std::string& path,
+                     const DataStats& data) {
+  CaseResult r;
+  r.id = "dry_run";
+  r.label = "dry run (C++)";
+  rocksmigrate::MigrationRegistry registry;
+  absl::Status s = FillRegistry(MigrationKind::kCpp, "", &registry);
+  if (!s.ok()) {
+    Finish(&r, "registry: " + s.ToString(), 0);
+    return r;
+  }
+  ResetPeakRss();
+  auto opened = rocksmigrate::DbHandle::Open(path, rocksmigrate::OpenMode::kReadWrite,
+                                             DbOptions());
+  if (!opened.ok()) {
+    Finish(&r, "open: " + opened.status().ToString(), 0);
+    return r;
+  }
+  std::unique_ptr<rocksmigrate::DbHandle> handle = std::move(opened).value();
+  auto created = rocksmigrate::Migrator::Create(handle->db(), &registry, MigratorOpts(cfg));
+  if (!created.ok()) {
+    Finish(&r, "Migrator::Create: " + created.status().ToString(), 0);
+    return r;
+  }
+  const double start = Now();
+  absl::StatusOr<rocksmigrate::DryRunReport> report = (*created)->DryRun();
+  r.seconds = Now() - start;
+  r.peak_rss_kib = PeakRssKib();
+  if (!report.ok()) {
+    Finish(&r, "DryRun: " + report.status().ToString(), 0);
+    return r;
+  }
+  r.records = report->records_scanned;
+  r.bytes = data.task_bytes;
+  std::string problem;
+  if (report->records_scanned != data.tasks || report->steps.size() != 1 ||
+      report->steps[0].items_to_migrate != data.tasks ||
+      report->steps[0].items_failed != 0) {
+    problem = absl::StrCat(
+        "scanned ", report->records_scanned, ", ",
+        report->steps.empty() ? 0 : report->steps[0].items_to_migrate,
+        " to migrate, ", report->steps.empty() ? 0 : report->steps[0].items_failed,
+        " failed; expected ", data.tasks, ", ", data.tasks, ", 0");
+  }
+  uint64_t checked = 0;
+  if (problem.empty()) {
+    // A dry run writes nothing.
+    problem = CheckSample(cfg, handle->db(), Original, std::nullopt, nullptr, "-", &checked);
+  }
+  Finish(&r, problem, checked);
+  if (r.ok) {
+    r.note = absl::StrCat("its own estimate of the real run: ",
+                          absl::FormatDuration(report->estimated_duration));
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// Output.
+
+std::string Commas(uint64_t n) {
+  std::string digits = absl::StrCat(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+const CaseResult* Find(const std::vector<CaseResult>& results, const std::string& id) {
+  for (const CaseResult& r : results) {
+    if (r.id == id && r.ran && r.ok) return &r;
+  }
+  return nullptr;
+}
+
+struct Bar {
+  std::string name;
+  std::string measured;
+  std::string verdict;  // "PASS", "MISS", or why it was not evaluated.
+};
+
+std::vector<Bar> Bars(const Config& cfg, const std::vector<CaseResult>& results) {
+  std::vector<Bar> bars;
+  const CaseResult* c = Find(results, "default_cpp");
+  const CaseResult* a = Find(results, "naive");
+  const CaseResult* dry = Find(results, "dry_run");
+  const CaseResult* rb = Find(results, "rollback");
+  auto verdict = [](bool pass) { return std::string(pass ? "PASS" : "MISS"); };
+  const std::string at_n = cfg.records == 2000000
+                               ? ""
+                               : absl::StrCat(" (bar is stated for 2,000,000 records; this run has ",
+                                              Commas(cfg.records), ")");
+  if (c != nullptr) {
+    bars.push_back({"default path >= 150,000 records/s at 2,000,000 records",
+                    absl::StrFormat("%.0f records/s", c->rate()),
+                    verdict(c->rate() >= 150000) + at_n});
+  }
+  if (c != nullptr && a != nullptr && a->rate() > 0) {
+    bars.push_back({"default path >= 2.5x naive (same run)",
+                    absl::StrFormat("%.2fx", c->rate() / a->rate()),
+                    verdict(c->rate() >= 2.5 * a->rate())});
+  }
+  if (c != nullptr) {
+    const double mib = c->peak_rss_kib / 1024.0;
+    if (cfg.records >= 10000000) {
+      bars.push_back({"peak RSS <= 512 MiB at 10,000,000 records",
+                      absl::StrFormat("%.1f MiB", mib), verdict(mib <= 512)});
+    } else {
+      bars.push_back({"peak RSS <= 512 MiB at 10,000,000 records",
+                      absl::StrFormat("%.1f MiB", mib), "n/a: run with --large"});
+    }
+    bars.push_back({"peak RSS at 10M within 1.2x of peak at 1M",
+                    absl::StrFormat("%.1f MiB", mib),
+                    "compare a --large run with a --records 1000000 run"});
+  }
+  if (dry != nullptr) {
+    bars.push_back({"dry run >= 250,000 records/s",
+                    absl::StrFormat("%.0f records/s", dry->rate()),
+                    verdict(dry->rate() >= 250000)});
+  }
+  if (rb != nullptr) {
+    bars.push_back({"rollback >= 200,000 records/s",
+                    absl::StrFormat("%.0f records/s", rb->rate()),
+                    verdict(rb->rate() >= 200000)});
+  }
+  return bars;
+}
+
+struct Machine {
+  int cores = 0;
+  std::string cpu;
+  std::string memory;
+  std::string kernel;
+  std::string rocksdb;
+  std::string fs;
+  std::string build;
+  bool rss_reset = false;
+};
+
+Machine DescribeMachine(const Config& cfg) {
+  Machine m;
+  m.cores = Cores();
+  m.cpu = ReadField("/proc/cpuinfo", "model name");
+  m.memory = ReadField("/proc/meminfo", "MemTotal");
+  struct utsname u;
+  if (uname(&u) == 0) m.kernel = absl::StrCat(u.sysname, " ", u.release);
+  m.rocksdb = rocksdb::GetRocksVersionAsString();
+  m.fs = FsType(cfg.dir);
+#ifdef NDEBUG
+  m.build = "optimized (NDEBUG)";
+#else
+  m.build = "NOT optimized (assertions on): figures are not representative";
+#endif
+  m.rss_reset = ResetPeakRss();
+  return m;
+}
+
+void PrintTable(std::ostream& out, const Config& cfg, const Machine& m,
+                const DataStats& data, const std::vector<CaseResult>& results,
+                const std::vector<Bar>& bars) {
+  out << "rocksmigrate-bench\n";
+  out << absl::StrFormat("machine : %d cores (nproc), %s, %s RAM, %s\n", m.cores,
+                         m.cpu, m.memory, m.kernel);
+  out << absl::StrFormat("storage : %s on %s; RocksDB %s; build %s\n", cfg.dir,
+                         m.fs, m.rocksdb, m.build);
+  out << absl::StrFormat(
+      "data    : %s records = %s task: + %s note: (schema_version 1), avg "
+      "value %.0f B, %s B on disk in %d SST files; generated in %.1f s\n",
+      Commas(data.records), Commas(data.tasks), Commas(data.notes),
+      data.records ? static_cast<double>(data.value_bytes) / data.records : 0.0,
+      Commas(data.disk_bytes), data.sst_files, data.seconds);
+  out << absl::StrFormat(
+      "setup   : WAL on, every commit synced; RocksDB default options; each "
+      "case on a fresh copy of one template DB; migrator threads=%d%s; seed %d\n",
+      cfg.threads, cfg.threads == 0 ? " (= cores)" : "", cfg.seed);
+  out << "records = task: records processed (note: records are never touched); "
+         "MB = 10^6 bytes of keys + original values\n\n";
+  out << absl::StrFormat("%-26s %11s %9s %11s %8s %13s  %s\n", "case", "records",
+                         "seconds", "records/s", "MB/s", "peak RSS MiB", "check");
+  std::vector<std::string> notes;
+  for (const CaseResult& r : results) {
+    std::string label = r.label;
+    if (!r.note.empty()) {
+      notes.push_back(r.note);
+      label += absl::StrCat(" [", notes.size(), "]");
+    }
+    out << absl::StrFormat(
+        "%-26s %11s %9.2f %11s %8.1f %13s  %s\n", label, Commas(r.records),
+        r.seconds, Commas(static_cast<uint64_t>(r.rate())), r.mb_per_s(),
+        r.peak_rss_kib < 0 ? std::string("n/a")
+                           : absl::StrFormat("%.1f", r.peak_rss_kib / 1024.0),
+        r.check);
+  }
+  for (size_t i = 0; i < notes.size(); ++i) {
+    out << absl::StrFormat("  [%d] %s\n", i + 1, notes[i]);
+  }
+  const CaseResult* a = Find(results, "naive");
+  const CaseResult* b = Find(results, "copy_limit");
+  const CaseResult* c = Find(results, "default_cpp");
+  out << "\nratios (records/s, (c) = default path with the C++ migration):";
+  if (c && a) out << absl::StrFormat("  (c)/(a) = %.2fx", c->rate() / a->rate());
+  if (c && b) out << absl::StrFormat("  (c)/(b) = %.2f", c->rate() / b->rate());
+  if (!(c && (a || b))) out << "  n/a";
+  out << "\n\nbars (reported, never gating):\n";
+  for (const Bar& bar : bars) {
+    out << absl::StrFormat("  %-56s %16s  %s\n", bar.name, bar.measured, bar.verdict);
+  }
+  if (!m.rss_reset) {
+    out << "\nwarning: /proc/self/clear_refs was not writable: each peak RSS "
+           "is the process peak so far, not the case's own\n";
+  }
+}
+
+nlohmann::json ToJson(const Config& cfg, const Machine& m, const DataStats& data,
+                      const std::vector<CaseResult>& results,
+                      const std::vector<Bar>& bars, bool ok) {
+  nlohmann::json doc;
+  doc["tool"] = "rocksmigrate-bench";
+  doc["machine"] = {{"cores", m.cores},       {"cpu", m.cpu},
+                    {"memory", m.memory},     {"kernel", m.kernel},
+                    {"rocksdb_version", m.rocksdb},
+                    {"dir", cfg.dir},         {"filesystem", m.fs},
+                    {"build", m.build},       {"peak_rss_reset", m.rss_reset}};
+  doc["config"] = {{"records", cfg.records},
+                   {"threads", cfg.threads},
+                   {"seed", cfg.seed},
+                   {"sample", cfg.sample},
+                   {"baseline_records", cfg.baseline_records},
+                   {"wal", true},
+                   {"sync", true}};
+  doc["data"] = {{"records", data.records},
+                 {"task_records", data.tasks},
+                 {"note_records", data.notes},
+                 {"task_bytes", data.task_bytes},
+                 {"avg_value_bytes",
+                  data.records ? static_cast<double>(data.value_bytes) / data.records : 0.0},
+                 {"disk_bytes", data.disk_bytes},
+                 {"sst_files", data.sst_files},
+                 {"generate_seconds", data.seconds}};
+  nlohmann::json cases = nlohmann::json::array();
+  for (const CaseResult& r : results) {
+    nlohmann::json c = {{"id", r.id},
+                        {"label", r.label},
+                        {"records", r.records},
+                        {"bytes", r.bytes},
+                        {"seconds", r.seconds},
+                        {"records_per_second", r.rate()},
+                        {"mb_per_second", r.mb_per_s()},
+                        {"peak_rss_mib", r.peak_rss_kib < 0
+                                             ? nlohmann::json(nullptr)
+                                             : nlohmann::json(r.peak_rss_kib / 1024.0)},
+                        {"ok", r.ok},
+                        {"check", r.check}};
+    if (!r.note.empty()) c["note"] = r.note;
+    cases.push_back(std::move(c));
+  }
+  doc["cases"] = std::move(cases);
+  const CaseResult* a = Find(results, "naive");
+  const CaseResult* b = Find(results, "copy_limit");
+  const CaseResult* c = Find(results, "default_cpp");
+  doc["ratios"] = {
+      {"default_over_naive", c && a ? nlohmann::json(c->rate() / a->rate()) : nlohmann::json(nullptr)},
+      {"default_over_copy_limit", c && b ? nlohmann::json(c->rate() / b->rate()) : nlohmann::json(nullptr)}};
+  nlohmann::json jb = nlohmann::json::array();
+  for (const Bar& bar : bars) {
+    jb.push_back({{"bar", bar.name}, {"measured", bar.measured}, {"verdict", bar.verdict}});
+  }
+  doc["bars"] = std::move(jb);
+  doc["ok"] = ok;
+  return doc;
+}
+
+// ---------------------------------------------------------------------------
+
+int Usage(const std::string& problem) {
+  std::cerr << "error: " << problem << "\n" << kUsage;
+  return 2;
+}
+
+template <typename T>
+bool ParseNumber(const std::string& text, T* out) {
+  std::string digits;
+  for (char ch : text) {
+    if (ch != ',' && ch != '_') digits.push_back(ch);
+  }
+  return absl::SimpleAtoi(digits, out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (flag == "--help" || flag == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (flag == "--large") {
+      cfg.records = 10000000;
+    } else if (flag == "--json") {
+      cfg.json = true;
+    } else if (flag == "--keep") {
+      cfg.keep = true;
+    } else if (flag == "--records") {
+      if (!value(&v) || !ParseNumber(v, &cfg.records) || cfg.records < 10) {
+        return Usage("--records needs a number >= 10");
+      }
+    } else if (flag == "--threads") {
+      if (!value(&v) || !ParseNumber(v, &cfg.threads) || cfg.threads < 0) {
+        return Usage("--threads needs a number >= 0");
+      }
+    } else if (flag == "--dir") {
+      if (!value(&cfg.dir)) return Usage("--dir needs a directory");
+    } else if (flag == "--seed") {
+      if (!value(&v) || !ParseNumber(v, &cfg.seed)) return Usage("--seed needs a number");
+    } else if (flag == "--sample") {
+      if (!value(&v) || !ParseNumber(v, &cfg.sample)) return Usage("--sample needs a number");
+    } else if (flag == "--baseline-records") {
+      if (!value(&v) || !ParseNumber(v, &cfg.baseline_records)) {
+        return Usage("--baseline-records needs a number");
+      }
+    } else if (flag == "--cases") {
+      if (!value(&v)) return Usage("--cases needs a list");
+      for (absl::string_view name : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+        const std::string n(name);
+        if (std::find(std::begin(kAllCases), std::end(kAllCases), n) ==
+            std::end(kAllCases)) {
+          return Usage("unknown case '" + n + "'");
+        }
+        cfg.cases.insert(n);
+      }
+    } else {
+      return Usage("unknown flag " + flag);
+    }
+  }
+  auto want = [&cfg](const std::string& name) {
+    return cfg.cases.empty() || cfg.cases.count(name) > 0;
+  };
+  if (want("rollback") && !cfg.cases.empty() && !cfg.cases.count("cpp")) {
+    return Usage("--cases rollback needs cpp (it undoes that run)");
+  }
+  std::error_code ec;
+  if (!fs::is_directory(cfg.dir, ec)) return Usage("--dir " + cfg.dir + " is not a directory");
+
+  std::string tmp = (fs::path(cfg.dir) / "rocksmigrate-bench-XXXXXX").string();
+  if (mkdtemp(tmp.data()) == nullptr) {
+    std::cerr << "error: cannot create a temporary directory under " << cfg.dir << "\n";
+    return 1;
+  }
+  const Machine machine = DescribeMachine(cfg);
+  Say(absl::StrCat("working in ", tmp, "; ", machine.cores, " cores, RocksDB ",
+                   machine.rocksdb));
+
+  DataStats data;
+  const std::string tmpl = tmp + "/template";
+  Say(absl::StrCat("generating ", Commas(cfg.records), " records"));
+  absl::Status gen = Generate(cfg, tmpl, &data);
+  if (!gen.ok()) {
+    std::cerr << "error: generating the data: " << gen << "\n";
+    if (!cfg.keep) fs::remove_all(tmp, ec);
+    return 1;
+  }
+  Say(absl::StrFormat("generated in %.1f s (%s bytes on disk)", data.seconds,
+                      Commas(data.disk_bytes)));
+
+  std::vector<CaseResult> results;
+  int copies = 0;
+  // Runs `body` on a fresh copy, then deletes the copy.
+  auto with_copy = [&](const std::string& what,
+                       const std::function<void(const std::string&)>& body) {
+    const std::string path = absl::StrCat(tmp, "/case", copies++);
+    absl::Status s = CloneDb(tmpl, path);
+    if (!s.ok()) {
+      CaseResult r;
+      r.id = what;
+      r.label = what;
+      Finish(&r, "copying the template: " + s.ToString(), 0);
+      results.push_back(r);
+      return;
+    }
+    Say("running " + what);
+    body(path);
+    const CaseResult& last = results.back();
+    Say(absl::StrFormat("  %s: %s records in %.2f s = %s records/s, peak RSS %.1f MiB, %s",
+                        last.label, Commas(last.records), last.seconds,
+                        Commas(static_cast<uint64_t>(last.rate())),
+                        last.peak_rss_kib / 1024.0, last.check));
+    if (!cfg.keep) fs::remove_all(path, ec);
+  };
+
+  if (want("naive")) {
+    with_copy("naive", [&](const std::string& p) { results.push_back(RunNaive(cfg, p, data)); });
+  }
+  if (want("copy")) {
+    with_copy("copy limit", [&](const std::string& p) { results.push_back(RunCopyLimit(cfg, p)); });
+  }
+  if (want("cpp")) {
+    with_copy("default path, C++ migration (then rollback)", [&](const std::string& p) {
+      for (CaseResult& r : RunMigrate(cfg, tmp, p, data, MigrationKind::kCpp,
+                                      /*backup_cf=*/false, want("rollback"))) {
+        results.push_back(std::move(r));
+      }
+    });
+  }
+  if (want("declarative")) {
+    with_copy("default path, declarative migration", [&](const std::string& p) {
+      for (CaseResult& r : RunMigrate(cfg, tmp, p, data, MigrationKind::kDeclarative,
+                                      /*backup_cf=*/false, false)) {
+        results.push_back(std::move(r));
+      }
+    });
+  }
+  if (want("backup_cf")) {
+    with_copy("default path, backups in a column family", [&](const std::string& p) {
+      for (CaseResult& r : RunMigrate(cfg, tmp, p, data, MigrationKind::kCpp,
+                                      /*backup_cf=*/true, false)) {
+        results.push_back(std::move(r));
+      }
+    });
+  }
+  if (want("dryrun")) {
+    with_copy("dry run", [&](const std::string& p) { results.push_back(RunDryRun(cfg, p, data)); });
+  }
+  if (cfg.keep) {
+    Say("kept " + tmp);
+  } else {
+    fs::remove_all(tmp, ec);
+  }
+
+  bool ok = true;
+  for (const CaseResult& r : results) ok = ok && r.ran && r.ok;
+  const std::vector<Bar> bars = Bars(cfg, results);
+  if (cfg.json) {
+    PrintTable(std::cerr, cfg, machine, data, results, bars);
+    std::cout << ToJson(cfg, machine, data, results, bars, ok).dump(2) << std::endl;
+  } else {
+    PrintTable(std::cout, cfg, machine, data, results, bars);
+  }
+  if (!ok) std::cerr << "error: at least one case failed or produced wrong bytes\n";
+  return ok ? 0 : 1;
+}
