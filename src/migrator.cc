@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "rocksmigrate/status_macros.h"
+#include "src/disk_space.h"
 #include "src/fault_point.h"
 #include "src/keys.h"
 #include "src/lease.h"
@@ -291,6 +292,13 @@ absl::Status Migrator::Impl::RunStep(const Step& step,
     c.migrations.push_back(m->name());
     prefixes.push_back(m->prefix());
     if (!m->source_file().empty()) c.checksums[m->source_file()] = m->checksum();
+  }
+  if (c.backup) {  // Refuse before writing when the disk cannot hold it.
+    std::vector<KeyRange> ranges;
+    for (const Migration* m : step.migrations) {
+      for (KeyRange& r : UserRanges(m->prefix())) ranges.push_back(std::move(r));
+    }
+    RM_RETURN_IF_ERROR(CheckDiskSpaceForStep(db_, ranges));
   }
   rocksdb::WriteBatch wb;
   if (c.backup) {
