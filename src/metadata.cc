@@ -81,6 +81,11 @@ std::string FormatIsoTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
 }
 
+std::string DumpMetadata(const json& j) {
+  return j.dump(-1, ' ', /*ensure_ascii=*/false,
+                json::error_handler_t::replace);
+}
+
 json ToJson(const HistoryEntry& e) {
   return json{{"run_id", e.run_id},
               {"from", e.from},
@@ -282,12 +287,12 @@ void MetaStore::PutHistory(rocksdb::WriteBatch* batch,
                            const std::vector<HistoryEntry>& history) const {
   json j = json::array();
   for (const auto& e : history) j.push_back(ToJson(e));
-  batch->Put(kHistoryKey, j.dump());
+  batch->Put(kHistoryKey, DumpMetadata(j));
 }
 
 void MetaStore::PutCursor(rocksdb::WriteBatch* batch,
                           const Cursor& cursor) const {
-  batch->Put(kProgressKey, ToJson(cursor).dump());
+  batch->Put(kProgressKey, DumpMetadata(ToJson(cursor)));
 }
 
 void MetaStore::DeleteCursor(rocksdb::WriteBatch* batch) const {
@@ -295,9 +300,9 @@ void MetaStore::DeleteCursor(rocksdb::WriteBatch* batch) const {
 }
 
 absl::Status MetaStore::Commit(rocksdb::WriteBatch* batch,
-                               std::string_view what) const {
+                               std::string_view what, bool sync) const {
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = sync;
   wo.disableWAL = false;
   rocksdb::Status s;
   if (txn_db_ != nullptr) {

@@ -42,6 +42,11 @@ absl::StatusOr<Cursor> CursorFromJson(const nlohmann::json& j);
 // "2026-11-27T05:01:02.123Z".
 std::string FormatIsoTime(absl::Time t);
 
+// Serializes a metadata document. Strings in it may hold bytes that are not
+// UTF-8 (a binary prefix, an item error's message quoting a value): they are
+// replaced by U+FFFD instead of throwing, so bookkeeping never fails on them.
+std::string DumpMetadata(const nlohmann::json& j);
+
 // Reads and stages the bookkeeping keys of one database. Reads see the
 // latest committed state. Writes go into a caller's WriteBatch, committed
 // with Commit().
@@ -72,10 +77,13 @@ class MetaStore {
   void PutCursor(rocksdb::WriteBatch* batch, const Cursor& cursor) const;
   void DeleteCursor(rocksdb::WriteBatch* batch) const;
 
-  // Commits `batch` atomically with the WAL on and synced. On a
-  // TransactionDB the write skips per-key locks (the caller holds the
-  // migrator lease); range deletions need that too.
-  absl::Status Commit(rocksdb::WriteBatch* batch, std::string_view what) const;
+  // Commits `batch` atomically with the WAL on and, unless `sync` is false,
+  // synced before returning. An unsynced commit is made durable later by a
+  // WAL sync (see WalSyncer): a crash then loses a tail of whole batches,
+  // never part of one. On a TransactionDB the write skips per-key locks (the
+  // caller holds the migrator lease); range deletions need that too.
+  absl::Status Commit(rocksdb::WriteBatch* batch, std::string_view what,
+                      bool sync = true) const;
 
  private:
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const;

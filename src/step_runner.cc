@@ -10,9 +10,14 @@
 #include "src/progress_meter.h"
 #include "src/rocksdb_status.h"
 #include "src/step_pipeline.h"
+#include "src/wal_syncer.h"
+#include "rocksmigrate/status_macros.h"
 
 namespace rocksmigrate {
 namespace {
+
+// How many committed batches may wait for their WAL sync at once.
+constexpr uint64_t kMaxUnsyncedBatches = 4;
 
 std::string ItemErrorMessage(const Step& step, const Migration& m,
                              const ItemFailure& failure) {
@@ -100,7 +105,7 @@ absl::Status CommitLocked(const StepEnv& env, const Step& step,
         if (!rs.ok()) break;
       }
     }
-    if (rs.ok()) rs = txn->Put(kProgressKey, ToJson(cursor).dump());
+    if (rs.ok()) rs = txn->Put(kProgressKey, DumpMetadata(ToJson(cursor)));
     if (rs.ok()) {
       FaultPoint("before_commit");
       rs = txn->Commit();
@@ -171,6 +176,15 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
     }
   };
 
+  // Batches are committed without waiting for fsync; the syncer makes them
+  // durable behind the writer (src/wal_syncer.h). The locked path commits
+  // each transaction synced instead.
+  std::unique_ptr<WalSyncer> syncer;
+  if (!opt.concurrent_writers) {
+    syncer = std::make_unique<WalSyncer>(env.meta->db(), kMaxUnsyncedBatches);
+  }
+  uint64_t writes = 0;
+
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
     const Migration& m = *step.migrations[batch.tag];
     if (batch.error) {
@@ -206,15 +220,19 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
       env.meta->PutCursor(&wb, next);
       FaultPoint("before_commit");
       absl::Status s = env.meta->Commit(
-          &wb, absl::StrCat("committing a batch ending at key '",
-                            PrintableKey(batch.last_key), "'"));
+          &wb,
+          absl::StrCat("committing a batch ending at key '",
+                       PrintableKey(batch.last_key), "'"),
+          /*sync=*/false);
       if (!s.ok()) return s;
+      RM_RETURN_IF_ERROR(syncer->Written(++writes));
     }
     *cursor = std::move(next);
     FaultPoint("after_commit");
     meter.Report(cursor->info.items_migrated + cursor->info.items_skipped,
                  cursor->info.prefix);
     if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
+      if (syncer) RM_RETURN_IF_ERROR(syncer->WaitDurable(writes));
       return absl::CancelledError(absl::StrCat(
           "interrupted in step ", step.Describe(), " after key '",
           PrintableKey(cursor->info.last_key), "'"));
@@ -226,7 +244,9 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
     return absl::CancelledError(
         absl::StrCat("interrupted before step ", step.Describe()));
   }
-  return RunPipeline(env.meta->db(), ranges, popt, transform, consume);
+  RM_RETURN_IF_ERROR(
+      RunPipeline(env.meta->db(), ranges, popt, transform, consume));
+  return syncer ? syncer->WaitDurable(writes) : absl::OkStatus();
 }
 
 absl::Status RestoreRecords(const StepEnv& env, Cursor* cursor) {
@@ -253,6 +273,8 @@ absl::Status RestoreRecords(const StepEnv& env, Cursor* cursor) {
                               ItemResult::Kind::kWrite, std::move(item.value)});
     }
   };
+  WalSyncer syncer(env.meta->db(), kMaxUnsyncedBatches);
+  uint64_t writes = 0;
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
     rocksdb::WriteBatch wb;
     for (const Change& c : batch.changes) wb.Put(c.key, c.new_value);
@@ -262,19 +284,24 @@ absl::Status RestoreRecords(const StepEnv& env, Cursor* cursor) {
     next.items_restored += batch.changes.size();
     env.meta->PutCursor(&wb, next);
     absl::Status s = env.meta->Commit(
-        &wb, absl::StrCat("restoring records from backup ", id));
+        &wb, absl::StrCat("restoring records from backup ", id),
+        /*sync=*/false);
     if (!s.ok()) return s;
+    RM_RETURN_IF_ERROR(syncer.Written(++writes));
     *cursor = std::move(next);
     FaultPoint("rollback_batch");
     meter.Report(cursor->items_restored, "");
     if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
+      RM_RETURN_IF_ERROR(syncer.WaitDurable(writes));
       return absl::CancelledError(absl::StrCat(
           "interrupted while restoring step v", cursor->info.from, " -> v",
           cursor->info.to, " from backup ", id));
     }
     return absl::OkStatus();
   };
-  return RunPipeline(env.meta->db(), {sr}, popt, transform, consume);
+  RM_RETURN_IF_ERROR(
+      RunPipeline(env.meta->db(), {sr}, popt, transform, consume));
+  return syncer.WaitDurable(writes);
 }
 
 }  // namespace rocksmigrate
