@@ -106,7 +106,7 @@ absl::StatusOr<std::vector<BackupInfo>> BackupStore::List() const {
 
 void BackupStore::PutManifest(rocksdb::WriteBatch* batch,
                               const BackupInfo& info) const {
-  batch->Put(meta_->backup_cf(), info.id, ToJson(info).dump());
+  batch->Put(meta_->backup_cf(), info.id, DumpMetadata(ToJson(info)));
 }
 
 void BackupStore::PutRecord(rocksdb::WriteBatch* batch, std::string_view id,
