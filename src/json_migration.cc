@@ -21,6 +21,13 @@ absl::StatusOr<int64_t> RecordSchemaVersion(const Json& record) {
 
 absl::StatusOr<ItemResult> JsonMigration::Migrate(
     std::string_view key, std::string_view value) const {
+  // nlohmann's lexer takes a NUL byte for the end of the input, so
+  // `{"a":1}\0<more bytes>` would parse and be rewritten without its tail.
+  // No JSON text holds a raw NUL.
+  if (value.find('\0') != std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        "value is not valid JSON (it holds a NUL byte)");
+  }
   Json record = Json::parse(value.begin(), value.end(), nullptr,
                             /*allow_exceptions=*/false);
   if (record.is_discarded()) {

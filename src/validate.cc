@@ -134,7 +134,8 @@ absl::StatusOr<ValidationReport> Migrator::Impl::Validate() const {
       std::string problem;
       Json record = Json::parse(item.value.begin(), item.value.end(), nullptr,
                                 /*allow_exceptions=*/false);
-      if (record.is_discarded()) {
+      if (record.is_discarded() ||
+          item.value.find('\0') != std::string::npos) {  // See JsonMigration.
         problem = "value is not valid JSON";
       } else if (!record.is_object()) {
         problem = absl::StrCat("value is a JSON ", record.type_name(),
