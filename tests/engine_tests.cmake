@@ -3,3 +3,5 @@
 
 rm_add_test(keys_test SOURCES keys_test.cc LABELS engine)
 rm_add_test(registry_test SOURCES registry_test.cc LABELS engine)
+rm_add_test(migrator_test SOURCES migrator_test.cc LABELS engine)
+rm_add_test(migrator_failure_test SOURCES migrator_failure_test.cc LABELS engine)
