@@ -5,3 +5,12 @@ rm_add_test(keys_test SOURCES keys_test.cc LABELS engine)
 rm_add_test(registry_test SOURCES registry_test.cc LABELS engine)
 rm_add_test(migrator_test SOURCES migrator_test.cc LABELS engine)
 rm_add_test(migrator_failure_test SOURCES migrator_failure_test.cc LABELS engine)
+
+# The crash test kills a real child process: tests/testutil/crash_child.cc.
+add_executable(crash_child testutil/crash_child.cc)
+target_include_directories(crash_child PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(crash_child PRIVATE rocksmigrate rm_build_flags)
+rm_add_test(crash_test SOURCES crash_test.cc LABELS crash)
+target_compile_definitions(crash_test PRIVATE
+  RM_CRASH_CHILD_PATH="$<TARGET_FILE:crash_child>")
+add_dependencies(crash_test crash_child)
