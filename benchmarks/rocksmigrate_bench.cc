@@ -20,7 +20,8 @@
 //
 //   rocksmigrate-bench [--records N | --large] [--threads N] [--dir DIR]
 //                      [--json] [--seed S] [--sample N]
-//                      [--baseline-records N] [--cases LIST] [--keep]
+//                      [--baseline-records N] [--baseline-seconds S]
+//                      [--cases LIST] [--keep]
 #include <malloc.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -80,7 +81,8 @@ using rocksmigrate_bench::RecordValue;
 constexpr char kUsage[] =
     "usage: rocksmigrate-bench [--records N | --large] [--threads N]\n"
     "                          [--dir DIR] [--json] [--seed S] [--sample N]\n"
-    "                          [--baseline-records N] [--cases LIST] [--keep]\n"
+    "                          [--baseline-records N] [--baseline-seconds S]\n"
+    "                          [--cases LIST] [--keep]\n"
     "\n"
     "  --records N           records to generate (default 2000000)\n"
     "  --large               --records 10000000\n"
@@ -91,6 +93,8 @@ constexpr char kUsage[] =
     "  --sample N            records checked per case (default 1000)\n"
     "  --baseline-records N  cap on the records the naive baseline times\n"
     "                        (default 300000; 0 = all)\n"
+    "  --baseline-seconds S  ...and on the time it may take: it stops after\n"
+    "                        the first S seconds (default 60; 0 = no limit)\n"
     "  --cases LIST          comma-separated subset of: naive,copy,cpp,\n"
     "                        rollback,declarative,backup_cf,dryrun\n"
     "                        (default: all; rollback needs cpp)\n"
@@ -108,6 +112,7 @@ constexpr char kCopyBackupId[] = "_backup_copylimit";
 struct Config {
   uint64_t records = 2000000;
   uint64_t baseline_records = 300000;
+  double baseline_seconds = 60;
   int threads = 0;
   std::string dir = "/tmp";
   bool json = false;
@@ -144,6 +149,15 @@ struct CaseResult {
   double rate() const { return seconds > 0 ? records / seconds : 0; }
   double mb_per_s() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
 };
+
+std::string Commas(uint64_t n) {
+  std::string digits = absl::StrCat(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
 
 // Progress and diagnostics go to stderr, so --json keeps stdout clean.
 void Say(const std::string& line) { std::cerr << "[bench] " << line << std::endl; }
@@ -446,11 +460,6 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
   const uint64_t cap = cfg.baseline_records == 0
                            ? data.tasks
                            : std::min(cfg.baseline_records, data.tasks);
-  if (cap < data.tasks) {
-    r.note = absl::StrCat("timed on the first ", cap, " of ", data.tasks,
-                          " task records (--baseline-records); its rate is "
-                          "what the ratios use");
-  }
   ResetPeakRss();
   rocksdb::TransactionDB* raw = nullptr;
   rocksdb::Status s = rocksdb::TransactionDB::Open(
@@ -475,6 +484,12 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
     std::string value;
     for (it->Seek(rocksmigrate_bench::kTaskPrefix); it->Valid() && r.records < cap;
          it->Next()) {
+      // Per-record synced commits are slow; a time budget keeps big runs
+      // sane. The rate of the records done is what the ratios use.
+      if (cfg.baseline_seconds > 0 && r.records % 64 == 0 &&
+          Now() - start > cfg.baseline_seconds) {
+        break;
+      }
       const std::string key = it->key().ToString();
       txn.reset(db->BeginTransaction(wo, rocksdb::TransactionOptions(), txn.release()));
       s = txn->GetForUpdate(rocksdb::ReadOptions(), key, &value);
@@ -500,6 +515,13 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
   }
   r.seconds = Now() - start;
   r.peak_rss_kib = PeakRssKib();
+  if (r.records < data.tasks) {
+    r.note = absl::StrFormat(
+        "naive baseline timed on the first %s of %s task records (limits: "
+        "--baseline-records %s, --baseline-seconds %g); the ratios use its "
+        "rate",
+        Commas(r.records), Commas(data.tasks), Commas(cap), cfg.baseline_seconds);
+  }
   uint64_t checked = 0;
   if (problem.empty()) {
     // Task records up to last_key are migrated, the others untouched.
@@ -810,23 +832,14 @@ CaseResult RunDryRun(const Config& cfg, const std::string& path,
   }
   Finish(&r, problem, checked);
   if (r.ok) {
-    r.note = absl::StrCat("its own estimate of the real run: ",
-                          absl::FormatDuration(report->estimated_duration));
+    r.note = absl::StrFormat("DryRunReport's own estimate of the real run: %.1f s",
+                             absl::ToDoubleSeconds(report->estimated_duration));
   }
   return r;
 }
 
 // ---------------------------------------------------------------------------
 // Output.
-
-std::string Commas(uint64_t n) {
-  std::string digits = absl::StrCat(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
-    out.push_back(digits[i]);
-  }
-  return out;
-}
 
 const CaseResult* Find(const std::vector<CaseResult>& results, const std::string& id) {
   for (const CaseResult& r : results) {
@@ -896,6 +909,7 @@ struct Machine {
   std::string rocksdb;
   std::string fs;
   std::string build;
+  std::string revision;
   bool rss_reset = false;
 };
 
@@ -903,7 +917,13 @@ Machine DescribeMachine(const Config& cfg) {
   Machine m;
   m.cores = Cores();
   m.cpu = ReadField("/proc/cpuinfo", "model name");
-  m.memory = ReadField("/proc/meminfo", "MemTotal");
+  int64_t mem_kib = 0;
+  std::string total = ReadField("/proc/meminfo", "MemTotal");
+  if (absl::SimpleAtoi(total.substr(0, total.find(' ')), &mem_kib)) {
+    m.memory = absl::StrFormat("%.1f GiB", mem_kib / 1048576.0);
+  } else {
+    m.memory = total;
+  }
   struct utsname u;
   if (uname(&u) == 0) m.kernel = absl::StrCat(u.sysname, " ", u.release);
   m.rocksdb = rocksdb::GetRocksVersionAsString();
@@ -912,6 +932,11 @@ Machine DescribeMachine(const Config& cfg) {
   m.build = "optimized (NDEBUG)";
 #else
   m.build = "NOT optimized (assertions on): figures are not representative";
+#endif
+#ifdef RM_BENCH_REVISION
+  m.revision = RM_BENCH_REVISION;
+#else
+  m.revision = "unknown";
 #endif
   m.rss_reset = ResetPeakRss();
   return m;
@@ -923,8 +948,10 @@ void PrintTable(std::ostream& out, const Config& cfg, const Machine& m,
   out << "rocksmigrate-bench\n";
   out << absl::StrFormat("machine : %d cores (nproc), %s, %s RAM, %s\n", m.cores,
                          m.cpu, m.memory, m.kernel);
-  out << absl::StrFormat("storage : %s on %s; RocksDB %s; build %s\n", cfg.dir,
-                         m.fs, m.rocksdb, m.build);
+  out << absl::StrFormat("storage : %s on %s; RocksDB %s\n", cfg.dir, m.fs,
+                         m.rocksdb);
+  out << absl::StrFormat("engine  : rocksmigrate %s; build %s\n", m.revision,
+                         m.build);
   out << absl::StrFormat(
       "data    : %s records = %s task: + %s note: (schema_version 1), avg "
       "value %.0f B, %s B on disk in %d SST files; generated in %.1f s\n",
@@ -982,12 +1009,14 @@ nlohmann::json ToJson(const Config& cfg, const Machine& m, const DataStats& data
                     {"memory", m.memory},     {"kernel", m.kernel},
                     {"rocksdb_version", m.rocksdb},
                     {"dir", cfg.dir},         {"filesystem", m.fs},
-                    {"build", m.build},       {"peak_rss_reset", m.rss_reset}};
+                    {"build", m.build},       {"revision", m.revision},
+                    {"peak_rss_reset", m.rss_reset}};
   doc["config"] = {{"records", cfg.records},
                    {"threads", cfg.threads},
                    {"seed", cfg.seed},
                    {"sample", cfg.sample},
                    {"baseline_records", cfg.baseline_records},
+                   {"baseline_seconds", cfg.baseline_seconds},
                    {"wal", true},
                    {"sync", true}};
   doc["data"] = {{"records", data.records},
@@ -1087,6 +1116,11 @@ int main(int argc, char** argv) {
       if (!value(&v) || !ParseNumber(v, &cfg.baseline_records)) {
         return Usage("--baseline-records needs a number");
       }
+    } else if (flag == "--baseline-seconds") {
+      if (!value(&v) || !absl::SimpleAtod(v, &cfg.baseline_seconds) ||
+          cfg.baseline_seconds < 0) {
+        return Usage("--baseline-seconds needs a number >= 0");
+      }
     } else if (flag == "--cases") {
       if (!value(&v)) return Usage("--cases needs a list");
       for (absl::string_view name : absl::StrSplit(v, ',', absl::SkipEmpty())) {
@@ -1147,12 +1181,15 @@ int main(int argc, char** argv) {
       return;
     }
     Say("running " + what);
+    const size_t before = results.size();
     body(path);
-    const CaseResult& last = results.back();
-    Say(absl::StrFormat("  %s: %s records in %.2f s = %s records/s, peak RSS %.1f MiB, %s",
-                        last.label, Commas(last.records), last.seconds,
-                        Commas(static_cast<uint64_t>(last.rate())),
-                        last.peak_rss_kib / 1024.0, last.check));
+    for (size_t i = before; i < results.size(); ++i) {
+      const CaseResult& r = results[i];
+      Say(absl::StrFormat("  %s: %s records in %.2f s = %s records/s, peak RSS %.1f MiB, %s",
+                          r.label, Commas(r.records), r.seconds,
+                          Commas(static_cast<uint64_t>(r.rate())),
+                          r.peak_rss_kib / 1024.0, r.check));
+    }
     if (!cfg.keep) fs::remove_all(path, ec);
   };
 
