@@ -14,3 +14,4 @@ rm_add_test(crash_test SOURCES crash_test.cc LABELS crash)
 target_compile_definitions(crash_test PRIVATE
   RM_CRASH_CHILD_PATH="$<TARGET_FILE:crash_child>")
 add_dependencies(crash_test crash_child)
+rm_add_test(rollback_test SOURCES rollback_test.cc LABELS engine)
