@@ -99,7 +99,15 @@ absl::StatusOr<std::vector<BackupInfo>> BackupStore::List() const {
   if (!it->status().ok()) return FromRocksDb(it->status(), "listing backups");
   std::stable_sort(out.begin(), out.end(),
                    [](const BackupInfo& a, const BackupInfo& b) {
-                     return a.created_at < b.created_at;
+                     // In one millisecond, "_10" is newer than "_2": compare
+                     // the suffix as a number (length first), not as text.
+                     if (a.created_at != b.created_at) {
+                       return a.created_at < b.created_at;
+                     }
+                     if (a.id.size() != b.id.size()) {
+                       return a.id.size() < b.id.size();
+                     }
+                     return a.id < b.id;
                    });
   return out;
 }
