@@ -15,3 +15,4 @@ target_compile_definitions(crash_test PRIVATE
   RM_CRASH_CHILD_PATH="$<TARGET_FILE:crash_child>")
 add_dependencies(crash_test crash_child)
 rm_add_test(rollback_test SOURCES rollback_test.cc LABELS engine)
+rm_add_test(backups_test SOURCES backups_test.cc LABELS engine)
