@@ -73,7 +73,7 @@ class CliMigrateTest : public ::testing::Test {
 TEST_F(CliMigrateTest, SigtermStopsAtABatchBoundaryAndMigrateResumes) {
   // Enough records, in small synced batches, that the run is still going
   // when the signal comes.
-  constexpr int kRecords = 60000;
+  constexpr int kRecords = 20000;
   RunResult gen = RunProgram(
       ROCKSMIGRATE_GEN_BIN,
       {"--db", db_, "--count", absl::StrCat(kRecords), "--seed", "7"});
@@ -81,7 +81,7 @@ TEST_F(CliMigrateTest, SigtermStopsAtABatchBoundaryAndMigrateResumes) {
   const Records v1 = LdbRecords(db_);
   ASSERT_EQ(v1.size(), static_cast<size_t>(kRecords));
 
-  Child run(ROCKSMIGRATE_BIN, Args({"migrate", "--batch-size", "20"}));
+  Child run(ROCKSMIGRATE_BIN, Args({"migrate", "--batch-size", "10"}));
   // Wait for the first committed batch (the first progress line).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (run.ErrSoFar().find("records/s") == std::string::npos) {

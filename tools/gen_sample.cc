@@ -8,6 +8,7 @@
 // The same seed gives the same bytes. Writes go in large WriteBatches with
 // the WAL on, then a flush, so the database is durable when the tool exits.
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -102,6 +103,7 @@ int main(int argc, char** argv) {
                              "new databases (remove it first)"));
   }
 
+  const auto start = std::chrono::steady_clock::now();
   rocksdb::Options options;
   options.create_if_missing = true;
   options.error_if_exists = true;
@@ -147,7 +149,10 @@ int main(int argc, char** argv) {
   s = db->Flush(rocksdb::FlushOptions());
   if (s.ok()) s = db->SyncWAL();
   if (!s.ok()) return Fail(absl::StrCat("flush failed: ", s.ToString()));
-  std::cerr << "created " << db_path << " with " << count << " v1 records under "
-            << prefix << '\n';
+  const double seconds = std::chrono::duration<double>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+  std::cerr << absl::StrFormat("created %s with %d v1 records under %s in %.1fs\n",
+                               db_path, count, prefix, seconds);
   return 0;
 }

@@ -418,7 +418,8 @@ absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx) {
                "this run cannot be rolled back, and an item error stops the "
                "step where it is\n";
   }
-  if (!state.pending.empty() && !ctx.inv.json) {
+  if (!state.pending.empty() && !ctx.inv.json &&
+      (!target || *target <= state.target_version)) {
     ctx.err << "migrating " << ctx.inv.db << ": v" << state.current_version
             << " -> v" << (target ? *target : state.target_version) << '\n';
   }
@@ -439,7 +440,7 @@ absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx) {
                             ", fix the record or the migration, then migrate "
                             "again"));
       case absl::StatusCode::kFailedPrecondition:
-        return WithHint(s, "nothing was written");
+        return s;  // The engine's message says why and what to do.
       case absl::StatusCode::kInvalidArgument:
         return WithHint(s, absl::StrCat("nothing was written; check the files "
                                         "in ", ctx.inv.migrations_dir));
@@ -521,9 +522,7 @@ absl::StatusOr<Outcome> RunRollback(CommandContext& ctx) {
                                       Cmd(ctx, absl::StrCat("rollback --to ",
                                                             *to))));
     }
-    if (absl::IsFailedPrecondition(s)) {
-      return WithHint(s, "nothing was restored");
-    }
+    if (absl::IsFailedPrecondition(s)) return s;  // Says why already.
     return WithHint(s, absl::StrCat("see ", Cmd(ctx, "status")));
   }
   const RunReport& report = *result;
