@@ -16,3 +16,5 @@ target_compile_definitions(crash_test PRIVATE
 add_dependencies(crash_test crash_child)
 rm_add_test(rollback_test SOURCES rollback_test.cc LABELS engine)
 rm_add_test(backups_test SOURCES backups_test.cc LABELS engine)
+rm_add_test(dry_run_test SOURCES dry_run_test.cc LABELS engine)
+rm_add_test(validate_test SOURCES validate_test.cc LABELS engine)
