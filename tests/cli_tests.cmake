@@ -20,6 +20,9 @@ if(TARGET rocksmigrate_cli_binary)
     RM_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   target_compile_definitions(rm_cli_testutil PUBLIC ${rm_cli_defs})
 
+  rm_add_test(cli_unit_test cli_unit_test.cc LABELS cli)
+  target_link_libraries(cli_unit_test PRIVATE rocksmigrate_cli)
+
   foreach(t cli_test cli_definitions_test cli_migrate_test)
     rm_add_test(${t} ${t}.cc LABELS cli)
     target_link_libraries(${t} PRIVATE rm_cli_testutil)

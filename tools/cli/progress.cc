@@ -10,7 +10,9 @@
 namespace rocksmigrate::cli {
 namespace {
 
+// Log lines when stderr is not a terminal; redraws of the live line on one.
 constexpr auto kLogInterval = std::chrono::seconds(5);
+constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
 
 const char* PhaseName(Progress::Phase phase) {
   switch (phase) {
@@ -57,27 +59,36 @@ void ProgressReporter::Report(const Progress& progress) {
   if (last_ && !SameStep(*last_, progress)) EndStep();
   last_ = progress;
   last_printed_ = false;
-  const std::string line = Line(progress);
+  const auto now = std::chrono::steady_clock::now();
+  const bool first = last_log_ == std::chrono::steady_clock::time_point{};
   if (terminal_) {
-    std::string padded = line;
-    if (padded.size() < line_width_) padded.append(line_width_ - padded.size(), ' ');
-    line_width_ = line.size();
-    err_ << '\r' << padded << std::flush;
-    last_printed_ = true;
+    if (first || now - last_log_ >= kRedrawInterval) {
+      Draw(Line(progress));
+      last_log_ = now;
+    }
     return;
   }
-  const auto now = std::chrono::steady_clock::now();
-  if (last_log_ == std::chrono::steady_clock::time_point{} ||
-      now - last_log_ >= kLogInterval) {
-    err_ << line << '\n' << std::flush;
+  if (first || now - last_log_ >= kLogInterval) {
+    err_ << Line(progress) << '\n' << std::flush;
     last_log_ = now;
     last_printed_ = true;
   }
 }
 
+void ProgressReporter::Draw(const std::string& line) {
+  std::string padded = line;
+  if (padded.size() < line_width_) {
+    padded.append(line_width_ - padded.size(), ' ');
+  }
+  line_width_ = line.size();
+  err_ << '\r' << padded << std::flush;
+  last_printed_ = true;
+}
+
 void ProgressReporter::EndStep() {
   if (!last_) return;
   if (terminal_) {
+    if (!last_printed_) Draw(Line(*last_));
     err_ << '\n' << std::flush;
   } else if (!last_printed_) {
     err_ << Line(*last_) << '\n' << std::flush;

@@ -28,6 +28,7 @@ class ProgressReporter {
 
  private:
   static std::string Line(const Progress& p);
+  void Draw(const std::string& line);  // Redraws the live line.
   void EndStep();
 
   std::ostream& err_;
@@ -35,6 +36,7 @@ class ProgressReporter {
   std::optional<Progress> last_;       // The latest report of this step.
   bool last_printed_ = false;          // Whether `last_` is already shown.
   size_t line_width_ = 0;              // Of the live line, to blank it.
+  // Last log line or redraw; zero at the start of a step.
   std::chrono::steady_clock::time_point last_log_{};
 };
 

@@ -1,0 +1,188 @@
+// The admin tool's pieces in-process: the exit-code mapping, argument
+// parsing, escaping and number formatting, and the progress reporter.
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tools/cli/args.h"
+#include "tools/cli/cli.h"
+#include "tools/cli/format.h"
+#include "tools/cli/progress.h"
+
+namespace rocksmigrate::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ExitCodeTest, MapsEveryOutcomeAndStatusCode) {
+  EXPECT_EQ(ExitCodeFor(Outcome::kDone), 0);
+  EXPECT_EQ(ExitCodeFor(Outcome::kProblems), 1);
+  EXPECT_EQ(ExitCodeFor(Outcome::kPending), 4);
+  EXPECT_EQ(ExitCodeFor(absl::InvalidArgumentError("x")), 2);
+  EXPECT_EQ(ExitCodeFor(absl::FailedPreconditionError("x")), 3);
+  EXPECT_EQ(ExitCodeFor(absl::UnavailableError("x")), 3);
+  EXPECT_EQ(ExitCodeFor(absl::CancelledError("x")), 5);
+  EXPECT_EQ(ExitCodeFor(absl::AbortedError("x")), 1);
+  EXPECT_EQ(ExitCodeFor(absl::DataLossError("x")), 1);
+  EXPECT_EQ(ExitCodeFor(absl::NotFoundError("x")), 1);
+  EXPECT_EQ(ExitCodeFor(absl::InternalError("x")), 1);
+}
+
+absl::StatusOr<Invocation> Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "rocksmigrate");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return ParseArgs(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(ParseArgsTest, GlobalFlagsAnywhere) {
+  auto inv = Parse({"migrate", "--db", "d", "--to=3", "--json",
+                    "--migrations", "m", "--dry-run"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->db, "d");
+  EXPECT_EQ(inv->migrations_dir, "m");
+  EXPECT_TRUE(inv->migrations_given);
+  EXPECT_TRUE(inv->json);
+  EXPECT_EQ(inv->command, "migrate");
+  EXPECT_EQ(inv->flags.at("to"), "3");
+  EXPECT_TRUE(inv->Has("dry-run"));
+  EXPECT_FALSE(inv->Has("no-backup"));
+
+  auto defaults = Parse({"--db", "d", "status"});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->migrations_dir, "migrations");
+  EXPECT_FALSE(defaults->migrations_given);
+}
+
+TEST(ParseArgsTest, PositionalsOfBackupsAndCreate) {
+  auto del = Parse({"--db", "d", "backups", "delete", "_backup_1"});
+  ASSERT_TRUE(del.ok());
+  EXPECT_EQ(del->args, (std::vector<std::string>{"delete", "_backup_1"}));
+  auto create = Parse({"create", "add_x", "--prefix", "task:"});
+  ASSERT_TRUE(create.ok());
+  EXPECT_EQ(create->args, (std::vector<std::string>{"add_x"}));
+  EXPECT_EQ(create->flags.at("prefix"), "task:");
+}
+
+TEST(ParseArgsTest, RejectsBadUsage) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {},
+           {"nope"},
+           {"status", "--nope"},
+           {"status", "-x"},
+           {"status", "--to", "1"},
+           {"migrate", "--to"},
+           {"migrate", "--json=yes"},
+           {"--db", "a", "--db", "b", "status"},
+           {"history", "extra"},
+           {"create"},
+           {"backups", "list", "a", "b"}}) {
+    EXPECT_THAT(Parse(args).status().code(),
+                absl::StatusCode::kInvalidArgument)
+        << ::testing::PrintToString(args);
+  }
+  EXPECT_TRUE(Parse({"--help"}).ok());
+  EXPECT_TRUE(Parse({"--help"})->help);
+}
+
+TEST(IntFlagTest, ChecksRange) {
+  auto inv = Parse({"migrate", "--batch-size", "0"});
+  ASSERT_TRUE(inv.ok());
+  EXPECT_FALSE(IntFlag(*inv, "batch-size", 1, 10).ok());
+  EXPECT_EQ(*IntFlag(*inv, "batch-size", 0, 10).value(), 0);
+  EXPECT_FALSE(IntFlag(*inv, "to", 0, 10).value().has_value());
+}
+
+TEST(FormatTest, EscapesNonPrintableBytes) {
+  EXPECT_EQ(EscapeBytes("task:1"), "task:1");
+  EXPECT_EQ(EscapeBytes(std::string("a\0b\n\xff\\", 6)), "a\\x00b\\x0A\\xFF\\\\");
+  EXPECT_EQ(EscapeText("key task:\\x01 bad\n"), "key task:\\x01 bad\\x0A");
+}
+
+TEST(FormatTest, NumbersAndDurations) {
+  EXPECT_EQ(FormatCount(0), "0");
+  EXPECT_EQ(FormatCount(999), "999");
+  EXPECT_EQ(FormatCount(1000), "1,000");
+  EXPECT_EQ(FormatCount(1234567), "1,234,567");
+  EXPECT_EQ(FormatMillis(850), "850ms");
+  EXPECT_EQ(FormatMillis(12345), "12.3s");
+  EXPECT_EQ(FormatMillis(252000), "4m12s");
+  EXPECT_EQ(FormatMillis(3720000), "1h02m");
+  EXPECT_EQ(FormatBytes(512), "512 B");
+  EXPECT_EQ(FormatBytes(3 * 1024 * 1024 + 400 * 1024), "3.4 MB");
+}
+
+TEST(FormatTest, HistoryEntryJsonHasTheSpecFields) {
+  HistoryEntry e;
+  e.run_id = "r1";
+  e.from = 1;
+  e.to = 2;
+  e.migrations = {"m"};
+  e.status = "failed";
+  e.error = std::string("bad key task:\x01", 14);
+  e.checksums["0002_m.json"] = "abc";
+  Json j = HistoryEntryToJson(e);
+  EXPECT_EQ(j.dump(),
+            R"({"run_id":"r1","from":1,"to":2,"migrations":["m"],)"
+            R"("status":"failed","items_migrated":0,"items_skipped":0,)"
+            R"("started_at":"","duration_ms":0,"backup_id":null,)"
+            R"("error":"bad key task:\\x01","checksums":{"0002_m.json":"abc"}})");
+}
+
+Progress At(uint64_t done, int from = 1) {
+  Progress p;
+  p.step_from = from;
+  p.step_to = from + 1;
+  p.prefix = "task:";
+  p.items_done = done;
+  p.items_total_estimate = 100;
+  p.items_per_second = 50;
+  p.eta_seconds = 1;
+  p.elapsed = absl::Seconds(1);
+  return p;
+}
+
+TEST(ProgressReporterTest, LogLinesWhenNotATerminal) {
+  std::ostringstream err;
+  {
+    ProgressReporter reporter(err, /*terminal=*/false);
+    reporter.Report(At(10));
+    reporter.Report(At(20));  // Within 5 s: not logged...
+    reporter.Report(At(30));
+    reporter.Report(At(5, /*from=*/2));  // ...but the step's end is.
+  }  // The destructor ends the last step.
+  const std::string text = err.str();
+  EXPECT_EQ(text.find('\r'), std::string::npos);
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u) << text;
+  EXPECT_THAT(lines[0], HasSubstr("migrating v1 -> v2 (task:): 10 / ~100 (10%)"));
+  EXPECT_THAT(lines[1], HasSubstr("30 / ~100 (30%)"));
+  EXPECT_THAT(lines[2], HasSubstr("v2 -> v3 (task:): 5 / ~100"));
+  EXPECT_THAT(lines[0], HasSubstr("50 records/s"));
+  EXPECT_THAT(lines[0], HasSubstr("ETA 1.0s"));
+}
+
+TEST(ProgressReporterTest, LiveLineOnATerminal) {
+  std::ostringstream err;
+  ProgressReporter reporter(err, /*terminal=*/true);
+  reporter.Report(At(10));
+  reporter.Report(At(100));
+  reporter.Finish();
+  reporter.Finish();  // Idempotent.
+  const std::string text = err.str();
+  EXPECT_EQ(text.front(), '\r');
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1);
+  EXPECT_THAT(text, HasSubstr("100 / ~100 (100%)"));  // The final state.
+}
+
+}  // namespace
+}  // namespace rocksmigrate::cli
