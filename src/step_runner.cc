@@ -219,11 +219,13 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
       next.info.items_skipped += batch.skipped;
       env.meta->PutCursor(&wb, next);
       FaultPoint("before_commit");
-      absl::Status s = env.meta->Commit(
-          &wb,
-          absl::StrCat("committing a batch ending at key '",
-                       PrintableKey(batch.last_key), "'"),
-          /*sync=*/false);
+      absl::Status s = syncer->Write([&] {
+        return env.meta->Commit(
+            &wb,
+            absl::StrCat("committing a batch ending at key '",
+                         PrintableKey(batch.last_key), "'"),
+            /*sync=*/false);
+      });
       if (!s.ok()) return s;
       RM_RETURN_IF_ERROR(syncer->Written(++writes));
     }
@@ -283,9 +285,11 @@ absl::Status RestoreRecords(const StepEnv& env, Cursor* cursor) {
     next.info.last_key = batch.last_key.substr(strip);
     next.items_restored += batch.changes.size();
     env.meta->PutCursor(&wb, next);
-    absl::Status s = env.meta->Commit(
-        &wb, absl::StrCat("restoring records from backup ", id),
-        /*sync=*/false);
+    absl::Status s = syncer.Write([&] {
+      return env.meta->Commit(
+          &wb, absl::StrCat("restoring records from backup ", id),
+          /*sync=*/false);
+    });
     if (!s.ok()) return s;
     RM_RETURN_IF_ERROR(syncer.Written(++writes));
     *cursor = std::move(next);

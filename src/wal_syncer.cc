@@ -27,6 +27,12 @@ void WalSyncer::Run() {
       };
       mu_.Await(absl::Condition(&work));
       if (stop_) return;
+    }
+    absl::MutexLock io(&io_mu_);  // No write runs while we sync.
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_) return;
+      if (!error_.ok()) continue;  // A write failed while we waited.
       target = written_;
     }
     // FlushWAL(true) also covers a database opened with manual_wal_flush.
@@ -38,6 +44,16 @@ void WalSyncer::Run() {
       durable_ = target;
     }
   }
+}
+
+absl::Status WalSyncer::Write(const std::function<absl::Status()>& write) {
+  absl::MutexLock io(&io_mu_);
+  absl::Status s = write();
+  if (!s.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (error_.ok()) error_ = s;  // Stops the syncer before it syncs again.
+  }
+  return s;
 }
 
 absl::Status WalSyncer::Written(uint64_t n) {

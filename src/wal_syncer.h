@@ -14,6 +14,7 @@
 #define ROCKSMIGRATE_SRC_WAL_SYNCER_H_
 
 #include <cstdint>
+#include <functional>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -31,6 +32,13 @@ class WalSyncer {
   WalSyncer(rocksdb::DB* db, uint64_t max_unsynced);
   ~WalSyncer();  // Stops the thread; does not wait for durability.
 
+  // Runs `write` (one WAL write of the writer) while no sync is in progress,
+  // and returns its status. A failed write stops the syncer for good: after
+  // a failed WAL append RocksDB's log writer must not be synced again
+  // (DB::SyncWAL would trip an assertion in WritableFileWriter and abort
+  // the process in Debian's build), so no sync may start, or be running,
+  // between the failure and the writer seeing it.
+  absl::Status Write(const std::function<absl::Status()>& write);
   // Records that write number `n` (1, 2, 3... in commit order) is in the WAL.
   // Returns the first sync error, if any.
   absl::Status Written(uint64_t n);
@@ -42,6 +50,9 @@ class WalSyncer {
 
   rocksdb::DB* db_;
   const uint64_t max_unsynced_;
+  // Held across each WAL write and each sync: they never overlap.
+  // Acquired before mu_.
+  absl::Mutex io_mu_;
   absl::Mutex mu_;
   uint64_t written_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;

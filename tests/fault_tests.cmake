@@ -29,6 +29,7 @@ rm_add_test(fault_test
     fault/lock_test.cc
     fault/live_writer_test.cc
     fault/clock_test.cc
+    fault/regression_test.cc
   LABELS fault)
 target_link_libraries(fault_test PRIVATE rm_fault_common)
 target_compile_definitions(fault_test PRIVATE

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <functional>
 #include <utility>
@@ -234,8 +236,22 @@ void FaultFs::CrashAfterOps(int n) {
 }
 
 IOStatus FaultFs::Check(Op op) {
+  if (op == Op::kSync) {
+    const int delay = sync_delay();
+    if (delay > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay));
+  }
   std::lock_guard<std::mutex> lock(mu_);
   return CheckLocked(op);
+}
+
+void FaultFs::SetSyncDelay(int micros) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sync_delay_us_ = micros;
+}
+
+int FaultFs::sync_delay() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sync_delay_us_;
 }
 
 IOStatus FaultFs::CheckLocked(Op op) {

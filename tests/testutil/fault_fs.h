@@ -74,6 +74,11 @@ class FaultFs : public rocksdb::FileSystemWrapper {
   // inactive (the n-th one already fails). 0 disarms.
   void CrashAfterOps(int n);
 
+  // Every later sync (file or directory) first sleeps `micros`; 0 turns it
+  // off. Widens the window in which other threads run beside a sync.
+  void SetSyncDelay(int micros);
+  int sync_delay() const;
+
   // Power loss: truncates each tracked file to its last synced size and
   // deletes the files created since their directory's last sync. Then
   // forgets all tracking. REQUIRES: every file opened for writing is closed
@@ -135,7 +140,8 @@ class FaultFs : public rocksdb::FileSystemWrapper {
 
   mutable std::mutex mu_;
   bool active_ = true;
-  int crash_after_ = 0;  // Write/sync operations left before dying; 0 = off.
+  int crash_after_ = 0;
+  int sync_delay_us_ = 0;  // Write/sync operations left before dying; 0 = off.
   bool armed_ = false;
   Injection injection_;
   int counts_[3] = {0, 0, 0};
