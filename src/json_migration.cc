@@ -1,5 +1,8 @@
 #include "rocksmigrate/json_migration.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 
 namespace rocksmigrate {
@@ -8,7 +11,11 @@ absl::StatusOr<int64_t> RecordSchemaVersion(const Json& record) {
   auto it = record.find("schema_version");
   if (it == record.end()) return -1;
   if (it->is_number_unsigned()) {
-    return static_cast<int64_t>(it->get<uint64_t>());
+    // Above INT64_MAX the cast would wrap to a negative number, which reads
+    // as "absent": a record claiming a huge version would be migrated.
+    const uint64_t v = it->get<uint64_t>();
+    return static_cast<int64_t>(
+        std::min<uint64_t>(v, std::numeric_limits<int64_t>::max()));
   }
   if (it->is_number_integer()) {
     int64_t v = it->get<int64_t>();
