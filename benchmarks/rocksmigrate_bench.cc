@@ -21,11 +21,12 @@
 //   rocksmigrate-bench [--records N | --large] [--threads N] [--dir DIR]
 //                      [--json] [--seed S] [--sample N]
 //                      [--baseline-records N] [--baseline-seconds S]
-//                      [--cases LIST] [--keep]
+//                      [--cases LIST] [--repeat N] [--keep]
 #include <malloc.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/statfs.h>
+#include <unistd.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -82,7 +83,7 @@ constexpr char kUsage[] =
     "usage: rocksmigrate-bench [--records N | --large] [--threads N]\n"
     "                          [--dir DIR] [--json] [--seed S] [--sample N]\n"
     "                          [--baseline-records N] [--baseline-seconds S]\n"
-    "                          [--cases LIST] [--keep]\n"
+    "                          [--cases LIST] [--repeat N] [--keep]\n"
     "\n"
     "  --records N           records to generate (default 2000000)\n"
     "  --large               --records 10000000\n"
@@ -98,6 +99,8 @@ constexpr char kUsage[] =
     "  --cases LIST          comma-separated subset of: naive,copy,cpp,\n"
     "                        rollback,declarative,backup_cf,dryrun\n"
     "                        (default: all; rollback needs cpp)\n"
+    "  --repeat N            run each case N times, each on a fresh copy, and\n"
+    "                        report the median time (default 1)\n"
     "  --keep                keep the temporary directory\n"
     "\n"
     "exit status: 0 done, 1 a case failed or produced wrong bytes, 2 usage\n";
@@ -119,6 +122,7 @@ struct Config {
   uint64_t seed = 42;
   uint64_t sample = 1000;
   std::set<std::string> cases;
+  int repeat = 1;
   bool keep = false;
 };
 
@@ -141,10 +145,13 @@ struct CaseResult {
   uint64_t bytes = 0;  // Keys + original values of the records processed.
   double seconds = 0;
   int64_t peak_rss_kib = -1;
+  int64_t memtables_peak_bytes = -1;  // Sampled; see MemtableSampler.
   bool ran = false;
   bool ok = false;
   std::string check;  // "ok (N sampled)" or what was wrong.
   std::string note;
+  // With --repeat: the records/s of every repetition, in run order.
+  std::vector<double> rates;
 
   double rate() const { return seconds > 0 ? records / seconds : 0; }
   double mb_per_s() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
@@ -221,6 +228,53 @@ int64_t PeakRssKib() {
   int64_t kib = -1;
   if (!absl::SimpleAtoi(hwm.substr(0, hwm.find(' ')), &kib)) return -1;
   return kib;
+}
+
+// Polls RocksDB's memtable size (active + immutable + pinned, all column
+// families) every 20 ms while alive and keeps the largest value: it tells how
+// much of a case's peak RSS is RocksDB's write buffers rather than ours.
+class MemtableSampler {
+ public:
+  explicit MemtableSampler(rocksdb::DB* db)
+      : db_(db), thread_([this] { Loop(); }) {}
+  ~MemtableSampler() { Stop(); }
+
+  // Stops sampling; returns the largest size seen, in bytes.
+  int64_t Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    return max_;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      uint64_t bytes = 0;
+      if (db_->GetAggregatedIntProperty("rocksdb.size-all-mem-tables", &bytes)) {
+        max_ = std::max<int64_t>(max_, static_cast<int64_t>(bytes));
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+  }
+
+  rocksdb::DB* db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  int64_t max_ = 0;
+  std::thread thread_;
+};
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double one = 0, five = 0, fifteen = 0;
+  in >> one >> five >> fifteen;
+  return absl::StrFormat("%.2f %.2f %.2f", one, five, fifteen);
 }
 
 // ---------------------------------------------------------------------------
@@ -477,6 +531,7 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
   wo.sync = true;
   std::string problem;
   std::string last_key;
+  MemtableSampler sampler(db.get());
   const double start = Now();
   {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
@@ -514,6 +569,7 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
     if (problem.empty() && !it->status().ok()) problem = it->status().ToString();
   }
   r.seconds = Now() - start;
+  r.memtables_peak_bytes = sampler.Stop();
   r.peak_rss_kib = PeakRssKib();
   if (r.records < data.tasks) {
     r.note = absl::StrFormat(
@@ -567,6 +623,7 @@ CaseResult RunCopyLimit(const Config& cfg, const std::string& path) {
   bool done = false, stop = false;
   std::string read_error;
 
+  MemtableSampler sampler(db);
   const double start = Now();
   std::thread reader([&] {
     const std::string upper = *rocksmigrate::PrefixSuccessor(rocksmigrate_bench::kTaskPrefix);
@@ -641,6 +698,7 @@ CaseResult RunCopyLimit(const Config& cfg, const std::string& path) {
   }
   reader.join();
   r.seconds = Now() - start;
+  r.memtables_peak_bytes = sampler.Stop();
   r.peak_rss_kib = PeakRssKib();
   if (problem.empty()) problem = read_error;
   uint64_t checked = 0;
@@ -727,9 +785,11 @@ std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
   }
   std::unique_ptr<rocksmigrate::Migrator> migrator = std::move(created).value();
 
+  auto sampler = std::make_unique<MemtableSampler>(handle->db());
   double start = Now();
   absl::StatusOr<rocksmigrate::RunReport> report = migrator->Migrate();
   r.seconds = Now() - start;
+  r.memtables_peak_bytes = sampler->Stop();
   r.peak_rss_kib = PeakRssKib();
   r.records = data.tasks;
   r.bytes = data.task_bytes;
@@ -766,9 +826,11 @@ std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
   }
 
   ResetPeakRss();
+  sampler = std::make_unique<MemtableSampler>(handle->db());
   start = Now();
   absl::StatusOr<rocksmigrate::RunReport> undo = migrator->Rollback(1);
   rb.seconds = Now() - start;
+  rb.memtables_peak_bytes = sampler->Stop();
   rb.peak_rss_kib = PeakRssKib();
   rb.records = data.tasks;  // Every backed-up record is restored.
   rb.bytes = data.task_bytes;
@@ -805,9 +867,11 @@ CaseResult RunDryRun(const Config& cfg, const std::string& path,
     Finish(&r, "Migrator::Create: " + created.status().ToString(), 0);
     return r;
   }
+  MemtableSampler sampler(handle->db());
   const double start = Now();
   absl::StatusOr<rocksmigrate::DryRunReport> report = (*created)->DryRun();
   r.seconds = Now() - start;
+  r.memtables_peak_bytes = sampler.Stop();
   r.peak_rss_kib = PeakRssKib();
   if (!report.ok()) {
     Finish(&r, "DryRun: " + report.status().ToString(), 0);
@@ -910,6 +974,8 @@ struct Machine {
   std::string fs;
   std::string build;
   std::string revision;
+  std::string load_start;
+  std::string load_end;
   bool rss_reset = false;
 };
 
@@ -939,6 +1005,7 @@ Machine DescribeMachine(const Config& cfg) {
   m.revision = "unknown";
 #endif
   m.rss_reset = ResetPeakRss();
+  m.load_start = LoadAverage();
   return m;
 }
 
@@ -962,10 +1029,15 @@ void PrintTable(std::ostream& out, const Config& cfg, const Machine& m,
       "setup   : WAL on, every commit synced; RocksDB default options; each "
       "case on a fresh copy of one template DB; migrator threads=%d%s; seed %d\n",
       cfg.threads, cfg.threads == 0 ? " (= cores)" : "", cfg.seed);
+  out << absl::StrFormat("load    : %s at the start, %s at the end (1/5/15-min load average; "
+                         "other work on the machine slows every case)\n",
+                         m.load_start, m.load_end);
   out << "records = task: records processed (note: records are never touched); "
-         "MB = 10^6 bytes of keys + original values\n\n";
-  out << absl::StrFormat("%-26s %11s %9s %11s %8s %13s  %s\n", "case", "records",
-                         "seconds", "records/s", "MB/s", "peak RSS MiB", "check");
+         "MB = 10^6 bytes of keys + original values; memtab = largest RocksDB "
+         "memtable total sampled during the case\n\n";
+  out << absl::StrFormat("%-26s %11s %9s %11s %8s %13s %10s  %s\n", "case", "records",
+                         "seconds", "records/s", "MB/s", "peak RSS MiB",
+                         "memtab MiB", "check");
   std::vector<std::string> notes;
   for (const CaseResult& r : results) {
     std::string label = r.label;
@@ -974,10 +1046,13 @@ void PrintTable(std::ostream& out, const Config& cfg, const Machine& m,
       label += absl::StrCat(" [", notes.size(), "]");
     }
     out << absl::StrFormat(
-        "%-26s %11s %9.2f %11s %8.1f %13s  %s\n", label, Commas(r.records),
+        "%-26s %11s %9.2f %11s %8.1f %13s %10s  %s\n", label, Commas(r.records),
         r.seconds, Commas(static_cast<uint64_t>(r.rate())), r.mb_per_s(),
         r.peak_rss_kib < 0 ? std::string("n/a")
                            : absl::StrFormat("%.1f", r.peak_rss_kib / 1024.0),
+        r.memtables_peak_bytes < 0
+            ? std::string("n/a")
+            : absl::StrFormat("%.1f", r.memtables_peak_bytes / 1048576.0),
         r.check);
   }
   for (size_t i = 0; i < notes.size(); ++i) {
@@ -1010,10 +1085,13 @@ nlohmann::json ToJson(const Config& cfg, const Machine& m, const DataStats& data
                     {"rocksdb_version", m.rocksdb},
                     {"dir", cfg.dir},         {"filesystem", m.fs},
                     {"build", m.build},       {"revision", m.revision},
-                    {"peak_rss_reset", m.rss_reset}};
+                    {"peak_rss_reset", m.rss_reset},
+                    {"load_average_start", m.load_start},
+                    {"load_average_end", m.load_end}};
   doc["config"] = {{"records", cfg.records},
                    {"threads", cfg.threads},
                    {"seed", cfg.seed},
+                   {"repeat", cfg.repeat},
                    {"sample", cfg.sample},
                    {"baseline_records", cfg.baseline_records},
                    {"baseline_seconds", cfg.baseline_seconds},
@@ -1040,9 +1118,14 @@ nlohmann::json ToJson(const Config& cfg, const Machine& m, const DataStats& data
                         {"peak_rss_mib", r.peak_rss_kib < 0
                                              ? nlohmann::json(nullptr)
                                              : nlohmann::json(r.peak_rss_kib / 1024.0)},
+                        {"memtables_peak_mib",
+                         r.memtables_peak_bytes < 0
+                             ? nlohmann::json(nullptr)
+                             : nlohmann::json(r.memtables_peak_bytes / 1048576.0)},
                         {"ok", r.ok},
                         {"check", r.check}};
     if (!r.note.empty()) c["note"] = r.note;
+    if (!r.rates.empty()) c["records_per_second_all_runs"] = r.rates;
     cases.push_back(std::move(c));
   }
   doc["cases"] = std::move(cases);
@@ -1121,6 +1204,10 @@ int main(int argc, char** argv) {
           cfg.baseline_seconds < 0) {
         return Usage("--baseline-seconds needs a number >= 0");
       }
+    } else if (flag == "--repeat") {
+      if (!value(&v) || !ParseNumber(v, &cfg.repeat) || cfg.repeat < 1) {
+        return Usage("--repeat needs a number >= 1");
+      }
     } else if (flag == "--cases") {
       if (!value(&v)) return Usage("--cases needs a list");
       for (absl::string_view name : absl::StrSplit(v, ',', absl::SkipEmpty())) {
@@ -1149,7 +1236,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: cannot create a temporary directory under " << cfg.dir << "\n";
     return 1;
   }
-  const Machine machine = DescribeMachine(cfg);
+  Machine machine = DescribeMachine(cfg);
   Say(absl::StrCat("working in ", tmp, "; ", machine.cores, " cores, RocksDB ",
                    machine.rocksdb));
 
@@ -1168,8 +1255,8 @@ int main(int argc, char** argv) {
   std::vector<CaseResult> results;
   int copies = 0;
   // Runs `body` on a fresh copy, then deletes the copy.
-  auto with_copy = [&](const std::string& what,
-                       const std::function<void(const std::string&)>& body) {
+  auto with_copy_once = [&](const std::string& what,
+                            const std::function<void(const std::string&)>& body) {
     const std::string path = absl::StrCat(tmp, "/case", copies++);
     absl::Status s = CloneDb(tmpl, path);
     if (!s.ok()) {
@@ -1191,6 +1278,53 @@ int main(int argc, char** argv) {
                           r.peak_rss_kib / 1024.0, r.check));
     }
     if (!cfg.keep) fs::remove_all(path, ec);
+    // Let the file system finish this case's deletes and write-back before
+    // the next case starts timing its fsyncs.
+    ::sync();
+  };
+  // Runs a case --repeat times and keeps, per result id, the run with the
+  // median time (a failed run wins: it must not be hidden by the others).
+  auto with_copy = [&](const std::string& what,
+                       const std::function<void(const std::string&)>& body) {
+    const size_t first = results.size();
+    for (int rep = 0; rep < cfg.repeat; ++rep) {
+      if (cfg.repeat > 1) Say(absl::StrCat("repetition ", rep + 1, " of ", cfg.repeat));
+      with_copy_once(what, body);
+    }
+    if (cfg.repeat == 1) return;
+    std::vector<CaseResult> runs(results.begin() + first, results.end());
+    results.resize(first);
+    std::vector<std::string> ids;
+    for (const CaseResult& r : runs) {
+      if (std::find(ids.begin(), ids.end(), r.id) == ids.end()) ids.push_back(r.id);
+    }
+    for (const std::string& id : ids) {
+      std::vector<CaseResult> same;
+      std::vector<double> rates;
+      for (const CaseResult& r : runs) {
+        if (r.id != id) continue;
+        same.push_back(r);
+        rates.push_back(r.rate());
+      }
+      auto failed = std::find_if(same.begin(), same.end(),
+                                 [](const CaseResult& r) { return !r.ok; });
+      CaseResult pick;
+      if (failed != same.end()) {
+        pick = *failed;
+      } else {
+        std::sort(same.begin(), same.end(), [](const CaseResult& a, const CaseResult& b) {
+          return a.seconds < b.seconds;
+        });
+        pick = same[same.size() / 2];
+      }
+      pick.rates = rates;
+      auto [lo, hi] = std::minmax_element(rates.begin(), rates.end());
+      std::string spread = absl::StrFormat(
+          "median of %d runs; records/s ranged %s .. %s", static_cast<int>(rates.size()),
+          Commas(static_cast<uint64_t>(*lo)), Commas(static_cast<uint64_t>(*hi)));
+      pick.note = pick.note.empty() ? spread : pick.note + "; " + spread;
+      results.push_back(std::move(pick));
+    }
   };
 
   if (want("naive")) {
@@ -1232,6 +1366,7 @@ int main(int argc, char** argv) {
     fs::remove_all(tmp, ec);
   }
 
+  machine.load_end = LoadAverage();
   bool ok = true;
   for (const CaseResult& r : results) ok = ok && r.ran && r.ok;
   const std::vector<Bar> bars = Bars(cfg, results);
