@@ -434,19 +434,13 @@ absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx) {
         return WithHint(
             s, absl::StrCat("the database is consistent; resume with ",
                             Cmd(ctx, "migrate")));
-      case absl::StatusCode::kAborted:
-        return WithHint(
-            s, absl::StrCat("the failed step was restored from its backup; "
-                            "see ", Cmd(ctx, "history"),
-                            ", fix the record or the migration, then migrate "
-                            "again"));
-      case absl::StatusCode::kFailedPrecondition:
-        return s;  // The engine's message says why and what to do.
+      case absl::StatusCode::kAborted:             // An item error, restored.
+      case absl::StatusCode::kFailedPrecondition:  // Newer schema.
+      case absl::StatusCode::kUnavailable:         // Another migrator.
+        return s;  // The engine's message says what happened and what to do.
       case absl::StatusCode::kInvalidArgument:
         return WithHint(s, absl::StrCat("nothing was written; check the files "
                                         "in ", ctx.inv.migrations_dir));
-      case absl::StatusCode::kUnavailable:
-        return WithHint(s, "wait for the other migration to finish");
       default:
         return WithHint(
             s, absl::StrCat("the database was left consistent; see ",
