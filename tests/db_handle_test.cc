@@ -1,0 +1,127 @@
+// DbHandle: opening with every column family, the backup column family, the
+// refusal to create a database, and the secondary instance beside a process
+// that holds the database.
+#include "rocksmigrate/db_handle.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <iterator>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/cli_test_util.h"
+#include "tests/testutil/test_db.h"
+
+namespace rocksmigrate {
+namespace testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Get(const DbHandle& h, const std::string& key,
+                rocksdb::ColumnFamilyHandle* cf = nullptr) {
+  std::string value;
+  rocksdb::Status s = h.db()->Get(
+      rocksdb::ReadOptions(), cf != nullptr ? cf : h.db()->DefaultColumnFamily(),
+      key, &value);
+  return s.ok() ? value : "<" + s.ToString() + ">";
+}
+
+TEST(DbHandleTest, NothingCreatesADatabase) {
+  TempDir dir;
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    auto h = DbHandle::Open(dir.Sub("missing"), mode);
+    ASSERT_THAT(h, StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(std::string(h.status().message()),
+                HasSubstr("no database at " + dir.Sub("missing")));
+    EXPECT_FALSE(std::filesystem::exists(dir.Sub("missing")));
+    // An empty directory is not a database either.
+    EXPECT_THAT(DbHandle::Open(dir.path(), mode),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(DbHandleTest, OpensAsATransactionDbWithEveryColumnFamily) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  LdbPut(path, {{"task:1", "v1"}});
+  {
+    auto h = DbHandle::Open(path, OpenMode::kReadWrite);
+    ASSERT_THAT(h, IsOk());
+    EXPECT_FALSE((*h)->is_secondary());
+    EXPECT_NE(dynamic_cast<rocksdb::TransactionDB*>((*h)->db()), nullptr);
+    EXPECT_EQ((*h)->backup_column_family(), nullptr);
+    EXPECT_EQ(Get(**h, "task:1"), "v1");
+  }
+  {
+    auto h = DbHandle::Open(path, OpenMode::kReadWrite, rocksdb::Options(),
+                            /*create_backup_cf=*/true);
+    ASSERT_THAT(h, IsOk());
+    rocksdb::ColumnFamilyHandle* cf = (*h)->backup_column_family();
+    ASSERT_NE(cf, nullptr);
+    EXPECT_EQ(cf->GetName(), kBackupColumnFamily);
+    ASSERT_TRUE((*h)->db()->Put(rocksdb::WriteOptions(), cf, "b", "x").ok());
+  }
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    auto h = DbHandle::Open(path, mode);  // The family is found again.
+    ASSERT_THAT(h, IsOk());
+    ASSERT_NE((*h)->backup_column_family(), nullptr);
+    EXPECT_EQ(Get(**h, "b", (*h)->backup_column_family()), "x");
+    EXPECT_EQ(Get(**h, "task:1"), "v1");
+  }
+}
+
+TEST(DbHandleTest, LockedDatabaseIsUnavailableForWritesAndReadAsSecondary) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  LdbPut(path, {{"task:1", "v1"}, {"task:2", "v2"}});
+  DbHolder server(path);
+
+  auto writer = DbHandle::Open(path, OpenMode::kReadWrite);
+  ASSERT_THAT(writer, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(std::string(writer.status().message()),
+              HasSubstr("locked by another process"));
+
+  // The secondary keeps its files in a fresh directory under $TMPDIR and
+  // removes it when closed.
+  const std::string tmp = dir.Sub("tmp");
+  ASSERT_TRUE(std::filesystem::create_directory(tmp));
+  const char* old_tmpdir = getenv("TMPDIR");
+  const std::string saved = old_tmpdir != nullptr ? old_tmpdir : "";
+  setenv("TMPDIR", tmp.c_str(), 1);
+  {
+    auto reader = DbHandle::Open(path, OpenMode::kReadOnly);
+    ASSERT_THAT(reader, IsOk());
+    EXPECT_TRUE((*reader)->is_secondary());
+    EXPECT_EQ(Get(**reader, "task:2"), "v2");
+    EXPECT_EQ(Get(**reader, "task:1"), "v1");
+    ASSERT_EQ(std::distance(std::filesystem::directory_iterator(tmp),
+                            std::filesystem::directory_iterator()),
+              1);
+    EXPECT_THAT(std::filesystem::directory_iterator(tmp)->path().filename().string(),
+                ::testing::StartsWith("rocksmigrate-secondary-"));
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(tmp));
+  if (old_tmpdir != nullptr) {
+    setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    unsetenv("TMPDIR");
+  }
+}
+
+TEST(DbHandleTest, ReadOnlyOpensThePrimaryWhenFree) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  LdbPut(path, {{"task:1", "v1"}});
+  auto h = DbHandle::Open(path, OpenMode::kReadOnly);
+  ASSERT_THAT(h, IsOk());
+  EXPECT_FALSE((*h)->is_secondary());
+  EXPECT_EQ(Get(**h, "task:1"), "v1");
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace rocksmigrate
