@@ -25,6 +25,7 @@
 #include <malloc.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 #include <sys/utsname.h>
@@ -146,6 +147,7 @@ struct CaseResult {
   double seconds = 0;
   int64_t peak_rss_kib = -1;
   int64_t memtables_peak_bytes = -1;  // Sampled; see MemtableSampler.
+  double cpu_seconds = 0;  // User + system time of the whole process.
   bool ran = false;
   bool ok = false;
   std::string check;  // "ok (N sampled)" or what was wrong.
@@ -154,6 +156,9 @@ struct CaseResult {
   std::vector<double> rates;
 
   double rate() const { return seconds > 0 ? records / seconds : 0; }
+  double cpu_us_per_record() const {
+    return records > 0 ? cpu_seconds * 1e6 / records : 0;
+  }
   double mb_per_s() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
 };
 
@@ -168,6 +173,15 @@ std::string Commas(uint64_t n) {
 
 // Progress and diagnostics go to stderr, so --json keeps stdout clean.
 void Say(const std::string& line) { std::cerr << "[bench] " << line << std::endl; }
+
+// User + system CPU seconds of the process so far, every thread included
+// (RocksDB's flushes and compactions too).
+double CpuSeconds() {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  auto sec = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
 
 double Now() {
   return std::chrono::duration<double>(
@@ -532,6 +546,7 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
   std::string problem;
   std::string last_key;
   MemtableSampler sampler(db.get());
+  const double cpu_start = CpuSeconds();
   const double start = Now();
   {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
@@ -569,6 +584,7 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
     if (problem.empty() && !it->status().ok()) problem = it->status().ToString();
   }
   r.seconds = Now() - start;
+  r.cpu_seconds = CpuSeconds() - cpu_start;
   r.memtables_peak_bytes = sampler.Stop();
   r.peak_rss_kib = PeakRssKib();
   if (r.records < data.tasks) {
@@ -624,6 +640,7 @@ CaseResult RunCopyLimit(const Config& cfg, const std::string& path) {
   std::string read_error;
 
   MemtableSampler sampler(db);
+  const double cpu_start = CpuSeconds();
   const double start = Now();
   std::thread reader([&] {
     const std::string upper = *rocksmigrate::PrefixSuccessor(rocksmigrate_bench::kTaskPrefix);
@@ -698,6 +715,7 @@ CaseResult RunCopyLimit(const Config& cfg, const std::string& path) {
   }
   reader.join();
   r.seconds = Now() - start;
+  r.cpu_seconds = CpuSeconds() - cpu_start;
   r.memtables_peak_bytes = sampler.Stop();
   r.peak_rss_kib = PeakRssKib();
   if (problem.empty()) problem = read_error;
@@ -786,9 +804,11 @@ std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
   std::unique_ptr<rocksmigrate::Migrator> migrator = std::move(created).value();
 
   auto sampler = std::make_unique<MemtableSampler>(handle->db());
+  double cpu_start = CpuSeconds();
   double start = Now();
   absl::StatusOr<rocksmigrate::RunReport> report = migrator->Migrate();
   r.seconds = Now() - start;
+  r.cpu_seconds = CpuSeconds() - cpu_start;
   r.memtables_peak_bytes = sampler->Stop();
   r.peak_rss_kib = PeakRssKib();
   r.records = data.tasks;
@@ -827,9 +847,11 @@ std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
 
   ResetPeakRss();
   sampler = std::make_unique<MemtableSampler>(handle->db());
+  cpu_start = CpuSeconds();
   start = Now();
   absl::StatusOr<rocksmigrate::RunReport> undo = migrator->Rollback(1);
   rb.seconds = Now() - start;
+  rb.cpu_seconds = CpuSeconds() - cpu_start;
   rb.memtables_peak_bytes = sampler->Stop();
   rb.peak_rss_kib = PeakRssKib();
   rb.records = data.tasks;  // Every backed-up record is restored.
@@ -868,9 +890,11 @@ CaseResult RunDryRun(const Config& cfg, const std::string& path,
     return r;
   }
   MemtableSampler sampler(handle->db());
+  const double cpu_start = CpuSeconds();
   const double start = Now();
   absl::StatusOr<rocksmigrate::DryRunReport> report = (*created)->DryRun();
   r.seconds = Now() - start;
+  r.cpu_seconds = CpuSeconds() - cpu_start;
   r.memtables_peak_bytes = sampler.Stop();
   r.peak_rss_kib = PeakRssKib();
   if (!report.ok()) {
@@ -1033,11 +1057,12 @@ void PrintTable(std::ostream& out, const Config& cfg, const Machine& m,
                          "other work on the machine slows every case)\n",
                          m.load_start, m.load_end);
   out << "records = task: records processed (note: records are never touched); "
-         "MB = 10^6 bytes of keys + original values; memtab = largest RocksDB "
-         "memtable total sampled during the case\n\n";
-  out << absl::StrFormat("%-26s %11s %9s %11s %8s %13s %10s  %s\n", "case", "records",
-                         "seconds", "records/s", "MB/s", "peak RSS MiB",
-                         "memtab MiB", "check");
+         "MB = 10^6 bytes of keys + original values; CPU us/rec = process CPU "
+         "time (all threads) per record; memtab = largest RocksDB memtable total "
+         "sampled during the case\n\n";
+  out << absl::StrFormat("%-26s %11s %9s %11s %8s %9s %13s %10s  %s\n", "case",
+                         "records", "seconds", "records/s", "MB/s", "CPU us/rec",
+                         "peak RSS MiB", "memtab MiB", "check");
   std::vector<std::string> notes;
   for (const CaseResult& r : results) {
     std::string label = r.label;
@@ -1046,8 +1071,9 @@ void PrintTable(std::ostream& out, const Config& cfg, const Machine& m,
       label += absl::StrCat(" [", notes.size(), "]");
     }
     out << absl::StrFormat(
-        "%-26s %11s %9.2f %11s %8.1f %13s %10s  %s\n", label, Commas(r.records),
-        r.seconds, Commas(static_cast<uint64_t>(r.rate())), r.mb_per_s(),
+        "%-26s %11s %9.2f %11s %8.1f %9.1f %13s %10s  %s\n", label,
+        Commas(r.records), r.seconds, Commas(static_cast<uint64_t>(r.rate())),
+        r.mb_per_s(), r.cpu_us_per_record(),
         r.peak_rss_kib < 0 ? std::string("n/a")
                            : absl::StrFormat("%.1f", r.peak_rss_kib / 1024.0),
         r.memtables_peak_bytes < 0
@@ -1115,6 +1141,8 @@ nlohmann::json ToJson(const Config& cfg, const Machine& m, const DataStats& data
                         {"seconds", r.seconds},
                         {"records_per_second", r.rate()},
                         {"mb_per_second", r.mb_per_s()},
+                        {"cpu_seconds", r.cpu_seconds},
+                        {"cpu_us_per_record", r.cpu_us_per_record()},
                         {"peak_rss_mib", r.peak_rss_kib < 0
                                              ? nlohmann::json(nullptr)
                                              : nlohmann::json(r.peak_rss_kib / 1024.0)},
