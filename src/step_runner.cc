@@ -1,10 +1,12 @@
 #include "src/step_runner.h"
 
+#include <deque>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/utilities/transaction.h"
 #include "rocksdb/utilities/transaction_db.h"
+#include "src/backup_ingester.h"
 #include "src/fault_point.h"
 #include "src/keys.h"
 #include "src/progress_meter.h"
@@ -18,6 +20,9 @@ namespace {
 
 // How many committed batches may wait for their WAL sync at once.
 constexpr uint64_t kMaxUnsyncedBatches = 4;
+// Backup bytes gathered into one ingested file; the new values of the
+// batches waiting for it stay in memory meanwhile (about as many bytes).
+constexpr uint64_t kIngestBytes = 32 << 20;
 
 std::string ItemErrorMessage(const Step& step, const Migration& m,
                              const ItemFailure& failure) {
@@ -180,10 +185,78 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
   // durable behind the writer (src/wal_syncer.h). The locked path commits
   // each transaction synced instead.
   std::unique_ptr<WalSyncer> syncer;
+  // Without concurrent writers, backups go into ingested SST files ahead of
+  // the batches (src/backup_ingester.h); a batch waits until its backups are
+  // in the database, then commits its new values and the cursor.
+  std::unique_ptr<BackupIngester> ingester;
   if (!opt.concurrent_writers) {
     syncer = std::make_unique<WalSyncer>(env.meta->db(), kMaxUnsyncedBatches);
+    if (cursor->backup) ingester = std::make_unique<BackupIngester>(env.meta);
   }
+  std::deque<PreparedBatch> waiting;
   uint64_t writes = 0;
+
+  auto next_cursor = [&](const PreparedBatch& batch) {
+    Cursor next = *cursor;
+    next.prefix_index = batch.tag;
+    next.has_last_key = true;
+    next.info.last_key = batch.last_key;
+    next.info.prefix = step.migrations[batch.tag]->prefix();
+    return next;
+  };
+  auto committed = [&](Cursor next) {
+    *cursor = std::move(next);
+    FaultPoint("after_commit");
+    meter.Report(cursor->info.items_migrated + cursor->info.items_skipped,
+                 cursor->info.prefix);
+  };
+  // Commits one batch's new values and the cursor, in one WAL write.
+  auto commit = [&](const PreparedBatch& batch) -> absl::Status {
+    Cursor next = next_cursor(batch);
+    rocksdb::WriteBatch wb;
+    for (const Change& c : batch.changes) {
+      if (c.kind == ItemResult::Kind::kDelete) {
+        wb.Delete(c.key);
+      } else {
+        wb.Put(c.key, c.new_value);
+      }
+    }
+    next.info.items_migrated += batch.changes.size();
+    next.info.items_skipped += batch.skipped;
+    env.meta->PutCursor(&wb, next);
+    FaultPoint("before_commit");
+    RM_RETURN_IF_ERROR(syncer->Write([&] {
+      return env.meta->Commit(
+          &wb,
+          absl::StrCat("committing a batch ending at key '",
+                       PrintableKey(batch.last_key), "'"),
+          /*sync=*/false);
+    }));
+    RM_RETURN_IF_ERROR(syncer->Written(++writes));
+    committed(std::move(next));
+    return absl::OkStatus();
+  };
+  // Ingests the pending backups, then commits the batches that waited.
+  auto flush = [&]() -> absl::Status {
+    if (ingester == nullptr) return absl::OkStatus();
+    RM_RETURN_IF_ERROR(ingester->Ingest());
+    FaultPoint("after_backup_ingest");
+    while (!waiting.empty()) {
+      RM_RETURN_IF_ERROR(commit(waiting.front()));
+      waiting.pop_front();
+    }
+    return absl::OkStatus();
+  };
+  auto stop_if_asked = [&]() -> absl::Status {
+    if (opt.stop_requested == nullptr || !opt.stop_requested->load()) {
+      return absl::OkStatus();
+    }
+    RM_RETURN_IF_ERROR(flush());
+    if (syncer) RM_RETURN_IF_ERROR(syncer->WaitDurable(writes));
+    return absl::CancelledError(absl::StrCat(
+        "interrupted in step ", step.Describe(), " after key '",
+        PrintableKey(cursor->info.last_key), "'"));
+  };
 
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
     const Migration& m = *step.migrations[batch.tag];
@@ -191,55 +264,23 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
       return absl::AbortedError(ItemErrorMessage(step, m, *batch.error));
     }
     FaultPoint("before_batch");
-    Cursor next = *cursor;
-    next.prefix_index = batch.tag;
-    next.has_last_key = true;
-    next.info.last_key = batch.last_key;
-    next.info.prefix = m.prefix();
     if (opt.concurrent_writers) {
+      Cursor next = next_cursor(batch);
       // The counts depend on what the locked re-read finds.
-      absl::Status s = CommitLocked(env, step, batch, &next);
-      if (!s.ok()) return s;
+      RM_RETURN_IF_ERROR(CommitLocked(env, step, batch, &next));
+      committed(std::move(next));
+    } else if (ingester != nullptr) {
+      for (Change& c : batch.changes) {
+        RM_RETURN_IF_ERROR(ingester->Add(
+            BackupRecordKey(*cursor->info.backup_id, c.key), c.old_value));
+        std::string().swap(c.old_value);  // Only the new value waits.
+      }
+      waiting.push_back(std::move(batch));
+      if (ingester->pending_bytes() >= kIngestBytes) RM_RETURN_IF_ERROR(flush());
     } else {
-      rocksdb::WriteBatch wb;
-      if (cursor->backup) {
-        for (const Change& c : batch.changes) {
-          env.backups->PutRecord(&wb, *cursor->info.backup_id, c.key,
-                                 c.old_value);
-        }
-      }
-      for (const Change& c : batch.changes) {
-        if (c.kind == ItemResult::Kind::kDelete) {
-          wb.Delete(c.key);
-        } else {
-          wb.Put(c.key, c.new_value);
-        }
-      }
-      next.info.items_migrated += batch.changes.size();
-      next.info.items_skipped += batch.skipped;
-      env.meta->PutCursor(&wb, next);
-      FaultPoint("before_commit");
-      absl::Status s = syncer->Write([&] {
-        return env.meta->Commit(
-            &wb,
-            absl::StrCat("committing a batch ending at key '",
-                         PrintableKey(batch.last_key), "'"),
-            /*sync=*/false);
-      });
-      if (!s.ok()) return s;
-      RM_RETURN_IF_ERROR(syncer->Written(++writes));
+      RM_RETURN_IF_ERROR(commit(batch));
     }
-    *cursor = std::move(next);
-    FaultPoint("after_commit");
-    meter.Report(cursor->info.items_migrated + cursor->info.items_skipped,
-                 cursor->info.prefix);
-    if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
-      if (syncer) RM_RETURN_IF_ERROR(syncer->WaitDurable(writes));
-      return absl::CancelledError(absl::StrCat(
-          "interrupted in step ", step.Describe(), " after key '",
-          PrintableKey(cursor->info.last_key), "'"));
-    }
-    return absl::OkStatus();
+    return stop_if_asked();
   };
 
   if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
@@ -248,6 +289,7 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
   }
   RM_RETURN_IF_ERROR(
       RunPipeline(env.meta->db(), ranges, popt, transform, consume));
+  RM_RETURN_IF_ERROR(flush());
   return syncer ? syncer->WaitDurable(writes) : absl::OkStatus();
 }
 
