@@ -481,15 +481,14 @@ TEST(MigratorTest, MigratesZeroByteInvalidUtf8AndMultiMebibyteValues) {
   db->Put(records);
   MigrationRegistry r;
   ASSERT_THAT(r.Register(Append(1, "task:", "+")), IsOk());
-  std::atomic<int> commits{0};
-  TEST_SetFaultPointCallback("after_commit", [&] { ++commits; });
+  int commits = 0;
   ManualClock clock;
   MigratorOptions o;  // 1000 items / 4 MiB per batch.
   o.clock = clock.fn();
   o.threads = 2;
+  o.on_progress = [&](const Progress&) { ++commits; };  // Once per batch.
   auto m = MakeMigrator(db->db(), &r, o);
   absl::StatusOr<RunReport> report = m->Migrate();
-  TEST_SetFaultPointCallback("after_commit", nullptr);
   ASSERT_THAT(report, IsOk());
   Dump expected = records;
   for (auto& [k, v] : expected) v += "+";
@@ -497,7 +496,7 @@ TEST(MigratorTest, MigratesZeroByteInvalidUtf8AndMultiMebibyteValues) {
   EXPECT_EQ(user, expected) << DescribeDiff(expected, user);
   // The 5 MiB record (10 MiB with its backup) went alone: one batch before
   // it, itself, one after.
-  EXPECT_EQ(commits.load(), 3);
+  EXPECT_EQ(commits, 3);
   const Dump all = db->DumpAll();
   for (const auto& [k, v] : records) {
     ASSERT_EQ(all.count(BackupKey(kId, k)), 1u) << k;
@@ -758,7 +757,7 @@ TEST(MigratorTest, SecondMigratorOnTheSameDatabaseGetsUnavailable) {
   ASSERT_THAT(r.Register(Append(1, "task:", "+")), IsOk());
   Gate gate;
   std::atomic<int> passes{0};
-  TEST_SetFaultPointCallback("after_commit", [&] {
+  TEST_SetFaultPointCallback("step_start", [&] {
     if (++passes == 1) gate.Reach();
   });
   auto first = MakeMigrator(db->db(), &r, SmallBatches(2));
@@ -781,7 +780,7 @@ TEST(MigratorTest, SecondMigratorOnTheSameDatabaseGetsUnavailable) {
 
   gate.Release();
   runner.join();
-  TEST_SetFaultPointCallback("after_commit", nullptr);
+  TEST_SetFaultPointCallback("step_start", nullptr);
   ASSERT_THAT(first_result, IsOk());
   Dump expected = records;
   for (auto& [k, v] : expected) v += "+";
@@ -801,7 +800,7 @@ TEST(MigratorTest, SecondMigratorWaitsWhenAskedToAndThenFindsNothingToDo) {
   ASSERT_THAT(r.Register(Append(1, "task:", "+")), IsOk());
   Gate gate;
   std::atomic<int> passes{0};
-  TEST_SetFaultPointCallback("after_commit", [&] {
+  TEST_SetFaultPointCallback("step_start", [&] {
     if (++passes == 1) gate.Reach();
   });
   auto first = MakeMigrator(db->db(), &r, SmallBatches(1));
@@ -817,7 +816,7 @@ TEST(MigratorTest, SecondMigratorWaitsWhenAskedToAndThenFindsNothingToDo) {
   gate.Release();
   runner.join();
   waiter.join();
-  TEST_SetFaultPointCallback("after_commit", nullptr);
+  TEST_SetFaultPointCallback("step_start", nullptr);
   ASSERT_THAT(first_result, IsOk());
   ASSERT_THAT(second_result, IsOk());
   EXPECT_TRUE(second_result->steps.empty());
