@@ -787,7 +787,11 @@ absl::StatusOr<Outcome> RunCreate(CommandContext& ctx) {
     ctx.out << "created " << path << " (v" << from << " -> v" << to
             << ", prefix " << EscapeBytes(prefix)
             << "); add its patch operations (see migrations/README.md), then "
-               "preview with `rocksmigrate --db PATH migrate --dry-run`\n";
+               "preview with "
+            << (ctx.inv.db.empty()
+                    ? std::string("`rocksmigrate --db PATH migrate --dry-run`")
+                    : Cmd(ctx, "migrate --dry-run"))
+            << '\n';
   }
   return Outcome::kDone;
 }
