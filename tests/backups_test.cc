@@ -20,6 +20,7 @@ namespace {
 using ::rocksmigrate::testing::AddField;
 using ::rocksmigrate::testing::Append;
 using ::rocksmigrate::testing::AppendFailingAt;
+using ::rocksmigrate::testing::AppendStoppingAt;
 using ::rocksmigrate::testing::BackupKey;
 using ::rocksmigrate::testing::DescribeDiff;
 using ::rocksmigrate::testing::Dump;
@@ -156,12 +157,12 @@ TEST(BackupsTest, DeleteRefusesTheBackupOfTheRunInFlight) {
   Dump records;
   for (int i = 0; i < 10; ++i) records[absl::StrFormat("task:%02d", i)] = "v";
   db->Put(records);
-  MigrationRegistry r;
-  RegisterSteps(&r, 1);
   std::atomic<bool> stop{false};
+  MigrationRegistry r;
+  ASSERT_THAT(r.Register(AppendStoppingAt(1, "task:", "1", "task:01", &stop)),
+              IsOk());
   MigratorOptions o = SmallBatches(2);
   o.stop_requested = &stop;
-  o.on_progress = [&](const Progress&) { stop = true; };
   auto m = MakeMigrator(db->db(), &r, o);
   ASSERT_THAT(m->Migrate(), StatusIs(absl::StatusCode::kCancelled));
   auto list = m->ListBackups();

@@ -72,18 +72,9 @@ TEST_P(FailingStepTest, RestoresEveryByteOfTheFailedStep) {
   ASSERT_THAT(m->Migrate(2), IsOk());
   const Dump after_step1 = db->DumpAll();
 
-  // on_progress fires after every committed batch.
-  int commits = 0;
-  MigratorOptions counting = o;
-  counting.on_progress = [&](const Progress& p) {
-    if (p.step_from == 2) ++commits;
-  };
-  m = MakeMigrator(db->db(), &r, counting);
   auto report = m->Migrate();
   EXPECT_THAT(report, StatusIs(absl::StatusCode::kAborted));
   EXPECT_THAT(std::string(report.status().message()), HasSubstr(bad));
-  // "note:" (10 records, 4 batches) went before "task:" in step 2.
-  EXPECT_GE(commits, 4);
 
   const Dump all = db->DumpAll();
   Dump expected = after_step1;

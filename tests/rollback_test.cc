@@ -18,6 +18,7 @@ namespace {
 
 using ::rocksmigrate::testing::AddField;
 using ::rocksmigrate::testing::Append;
+using ::rocksmigrate::testing::AppendStoppingAt;
 using ::rocksmigrate::testing::DescribeDiff;
 using ::rocksmigrate::testing::Dump;
 using ::rocksmigrate::testing::FuncMigration;
@@ -203,14 +204,13 @@ TEST(RollbackTest, UndoesAStepLeftInFlightByAStop) {
   auto db = TestDb::Open(dir.Sub("db"));
   const Dump original = Original();
   db->Put(original);
-  MigrationRegistry r;
-  RegisterChain(&r);
   std::atomic<bool> stop{false};
+  MigrationRegistry r;
+  ASSERT_THAT(r.Register(Append(1, "note:", "*")), IsOk());
+  ASSERT_THAT(r.Register(AppendStoppingAt(1, "task:", "+", "task:03", &stop)),
+              IsOk());
   MigratorOptions o = SmallBatches(2);
   o.stop_requested = &stop;
-  o.on_progress = [&](const Progress& p) {
-    if (p.items_done >= 6) stop = true;
-  };
   auto m = MakeMigrator(db->db(), &r, o);
   ASSERT_THAT(m->Migrate(), StatusIs(absl::StatusCode::kCancelled));
   ASSERT_NE(db->DumpUser(), original);

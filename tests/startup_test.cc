@@ -20,6 +20,7 @@ namespace {
 using ::rocksmigrate::testing::AddField;
 using ::rocksmigrate::testing::Append;
 using ::rocksmigrate::testing::AppendFailingAt;
+using ::rocksmigrate::testing::AppendStoppingAt;
 using ::rocksmigrate::testing::DescribeDiff;
 using ::rocksmigrate::testing::Dump;
 using ::rocksmigrate::testing::IsOk;
@@ -169,15 +170,18 @@ TEST(StartupTest, FinishesARunThatWasStopped) {
   Dump records;
   for (int i = 0; i < 9; ++i) records[absl::StrFormat("note:%d", i)] = "n";
   db->Put(records);
-  MigrationRegistry r;
-  ASSERT_THAT(r.Register(Append(1, "note:", "+")), IsOk());
   std::atomic<bool> stop{false};
+  MigrationRegistry r;
+  ASSERT_THAT(r.Register(AppendStoppingAt(1, "note:", "+", "note:1", &stop)),
+              IsOk());
   MigratorOptions o = SmallBatches(2);
   o.stop_requested = &stop;
-  o.on_progress = [&](const Progress&) { stop = true; };
   EXPECT_THAT(MigrateOnStartup(db->db(), r, o),
               StatusIs(absl::StatusCode::kCancelled));
-  ASSERT_THAT(MigrateOnStartup(db->db(), r, SmallBatches(2)), IsOk());
+  stop = false;  // The next start is not asked to stop.
+  std::atomic<bool> never{false};
+  o.stop_requested = &never;
+  ASSERT_THAT(MigrateOnStartup(db->db(), r, o), IsOk());
   Dump expected = records;
   for (auto& [k, v] : expected) v += "+";
   EXPECT_EQ(db->DumpUser(), expected) << DescribeDiff(expected, db->DumpUser());

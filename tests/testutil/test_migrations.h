@@ -6,6 +6,7 @@
 #ifndef ROCKSMIGRATE_TESTS_TESTUTIL_TEST_MIGRATIONS_H_
 #define ROCKSMIGRATE_TESTS_TESTUTIL_TEST_MIGRATIONS_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -77,6 +78,23 @@ inline std::unique_ptr<Migration> AppendFailingAt(int from, std::string prefix,
         if (key == bad_key) {
           return absl::InvalidArgumentError("this record cannot be migrated");
         }
+        return ItemResult::Write(std::string(value) + suffix);
+      });
+}
+
+// Appends `suffix`, and sets `*stop` (a MigratorOptions::stop_requested)
+// when it transforms `stop_key`: a stop request that arrives mid-step, the
+// way a signal handler's would, whatever the engine's commit pacing.
+inline std::unique_ptr<Migration> AppendStoppingAt(int from, std::string prefix,
+                                                   std::string suffix,
+                                                   std::string stop_key,
+                                                   std::atomic<bool>* stop) {
+  std::string name = absl::StrCat("append_v", from, "_", prefix.size());
+  return std::make_unique<FuncMigration>(
+      from, std::move(name), std::move(prefix),
+      [suffix, stop_key, stop](std::string_view key, std::string_view value)
+          -> absl::StatusOr<ItemResult> {
+        if (key == stop_key) *stop = true;
         return ItemResult::Write(std::string(value) + suffix);
       });
 }
