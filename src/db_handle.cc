@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <map>
 #include <system_error>
 #include <utility>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "rocksdb/utilities/options_util.h"
 #include "rocksdb/utilities/transaction_db.h"
 
 namespace rocksmigrate {
@@ -60,37 +62,64 @@ absl::StatusOr<std::unique_ptr<DbHandle>> DbHandle::Open(
       rocksdb::DBOptions(open_options), path, &names);
   if (!s.ok()) return OpenError(path, s);
 
+  // Open with the options the database was last opened with (its OPTIONS
+  // file: compression, table format, write buffers...) where RocksDB can
+  // load them, so the tool writes the files a server would. A database
+  // whose options name a comparator or merge operator this binary does not
+  // know cannot be loaded that way; it is opened with `options` and RocksDB
+  // then says what does not match.
+  std::map<std::string, rocksdb::ColumnFamilyOptions> persisted;
+  {
+    rocksdb::ConfigOptions config;
+    config.ignore_unknown_options = true;
+    rocksdb::DBOptions db_options;
+    std::vector<rocksdb::ColumnFamilyDescriptor> loaded;
+    if (rocksdb::LoadLatestOptions(config, path, &db_options, &loaded).ok()) {
+      for (auto& d : loaded) persisted[d.name] = d.options;
+    }
+  }
+  auto cf_options = [&](const std::string& name) {
+    auto it = persisted.find(name);
+    rocksdb::ColumnFamilyOptions cf = it != persisted.end()
+                                          ? it->second
+                                          : rocksdb::ColumnFamilyOptions(open_options);
+    // TransactionDB keeps flushed memtables as a history for write-conflict
+    // checks against snapshots, doubling the memtable memory; our locked
+    // transactions take no snapshot, so keep none. (TransactionDB replaces
+    // 0 with the full history, hence the smallest positive value.)
+    cf.max_write_buffer_size_to_maintain = 1;
+    return cf;
+  };
+
   auto handle = std::unique_ptr<DbHandle>(new DbHandle());
   handle->path_ = path;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   bool has_backup_cf = false;
   for (const std::string& name : names) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(open_options));
+    descriptors.emplace_back(name, cf_options(name));
     if (name == kBackupColumnFamily) has_backup_cf = true;
   }
 
   const bool add_backup_cf =
       mode == OpenMode::kReadWrite && create_backup_cf && !has_backup_cf;
   if (add_backup_cf) {
-    descriptors.emplace_back(kBackupColumnFamily,
-                             rocksdb::ColumnFamilyOptions(open_options));
+    descriptors.emplace_back(kBackupColumnFamily, cf_options(kBackupColumnFamily));
     open_options.create_missing_column_families = true;
   }
 
-  rocksdb::TransactionDB* txn_db = nullptr;
-  s = rocksdb::TransactionDB::Open(open_options,
-                                   rocksdb::TransactionDBOptions(), path,
-                                   descriptors, &handle->handles_, &txn_db);
-  if (s.ok()) {
+  if (mode == OpenMode::kReadWrite) {
+    rocksdb::TransactionDB* txn_db = nullptr;
+    s = rocksdb::TransactionDB::Open(open_options,
+                                     rocksdb::TransactionDBOptions(), path,
+                                     descriptors, &handle->handles_, &txn_db);
+    if (!s.ok()) return OpenError(path, s);
     handle->db_ = txn_db;
     return handle;
   }
-  if (mode == OpenMode::kReadWrite || !IsLockError(s)) {
-    return OpenError(path, s);
-  }
 
-  // Another process (a server) holds the database: read it as a secondary
-  // instance, which needs no lock and never writes to the primary's files.
+  // Reading: always as a secondary instance, which takes no lock and never
+  // writes to the database's files, so a server can open (or hold) the
+  // database while we read it.
   std::string dir_template =
       (std::filesystem::temp_directory_path(ec) / "rocksmigrate-secondary-XXXXXX")
           .string();

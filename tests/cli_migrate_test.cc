@@ -183,7 +183,7 @@ TEST_F(CliMigrateTest, ReadCommandsWorkWhileAServerHoldsTheDatabase) {
     RunResult status = Tool({"status"});
     EXPECT_EQ(status.exit_code, 0) << status.err;
     EXPECT_THAT(status.out, HasSubstr("version:    v1"));
-    EXPECT_THAT(status.err, HasSubstr("secondary instance"));
+    EXPECT_EQ(status.err, "");  // Reading a held database is not an event.
     EXPECT_EQ(Tool({"status", "--check"}).exit_code, 4);
     Json doc = ParseJson(Tool({"--json", "status"}).out);
     EXPECT_EQ(doc["secondary"], true);

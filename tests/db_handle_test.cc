@@ -112,14 +112,18 @@ TEST(DbHandleTest, LockedDatabaseIsUnavailableForWritesAndReadAsSecondary) {
   }
 }
 
-TEST(DbHandleTest, ReadOnlyOpensThePrimaryWhenFree) {
+TEST(DbHandleTest, ReadOnlyNeverTakesTheLock) {
   TempDir dir;
   const std::string path = dir.Sub("db");
   LdbPut(path, {{"task:1", "v1"}});
   auto h = DbHandle::Open(path, OpenMode::kReadOnly);
   ASSERT_THAT(h, IsOk());
-  EXPECT_FALSE((*h)->is_secondary());
+  EXPECT_TRUE((*h)->is_secondary());
   EXPECT_EQ(Get(**h, "task:1"), "v1");
+  // A server may open the database while the tool reads it.
+  auto primary = DbHandle::Open(path, OpenMode::kReadWrite);
+  ASSERT_THAT(primary, IsOk());
+  EXPECT_FALSE((*primary)->is_secondary());
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Opening a database the way the admin tool and the benchmarks need it: as a
-// TransactionDB with every column family it has, or, when another process
-// holds it, as a read-only secondary instance.
+// TransactionDB with every column family it has and the options it was last
+// opened with, or, for reading, as a secondary instance.
 #ifndef ROCKSMIGRATE_DB_HANDLE_H_
 #define ROCKSMIGRATE_DB_HANDLE_H_
 
@@ -21,8 +21,9 @@ enum class OpenMode {
   // Primary TransactionDB; fails with Unavailable if another process holds
   // the database (RocksDB's LOCK file).
   kReadWrite,
-  // Primary if free, else a secondary instance (DB::OpenAsSecondary) that
-  // reads a live database without its lock. Never writes user data.
+  // A secondary instance (DB::OpenAsSecondary) in a temporary directory:
+  // reads the database, live or not, without its lock and without writing
+  // to its files, so a server may open it meanwhile.
   kReadOnly,
 };
 

@@ -145,13 +145,6 @@ std::string FirstLine(std::string text) {
   return text;
 }
 
-void PrintSecondaryNote(CommandContext& ctx, const Opened& opened) {
-  if (opened.handle->is_secondary() && !ctx.inv.json) {
-    ctx.err << "note: another process holds " << ctx.inv.db
-            << "; read it as a secondary instance (a consistent recent view)\n";
-  }
-}
-
 std::string HistoryLine(const HistoryEntry& e) {
   std::string line = absl::StrFormat(
       "%-20s  v%d -> v%d  %-11s  %s migrated, %s skipped, %s", e.started_at,
@@ -169,7 +162,6 @@ absl::StatusOr<Outcome> RunDryRun(CommandContext& ctx,
   ProgressReporter reporter(ctx.err, ctx.terminal);
   options.on_progress = [&reporter](const Progress& p) { reporter.Report(p); };
   RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadOnly, options));
-  PrintSecondaryNote(ctx, opened);
   RM_ASSIGN_OR_RETURN(DatabaseState state, opened.migrator->Inspect());
   if (target && *target < state.current_version) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -245,7 +237,6 @@ absl::Status WithHint(const absl::Status& status, const std::string& hint) {
 
 absl::StatusOr<Outcome> RunStatus(CommandContext& ctx) {
   RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadOnly));
-  PrintSecondaryNote(ctx, opened);
   Migrator& migrator = *opened.migrator;
   RM_ASSIGN_OR_RETURN(DatabaseState state, migrator.Inspect());
   RM_ASSIGN_OR_RETURN(std::vector<HistoryEntry> history, migrator.History());
@@ -539,7 +530,6 @@ absl::StatusOr<Outcome> RunRollback(CommandContext& ctx) {
 
 absl::StatusOr<Outcome> RunHistory(CommandContext& ctx) {
   RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadOnly));
-  PrintSecondaryNote(ctx, opened);
   RM_ASSIGN_OR_RETURN(std::vector<HistoryEntry> history,
                       opened.migrator->History());
   if (ctx.inv.json) {
@@ -570,7 +560,6 @@ absl::StatusOr<Outcome> RunHistory(CommandContext& ctx) {
 
 absl::StatusOr<Outcome> RunValidate(CommandContext& ctx) {
   RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadOnly));
-  PrintSecondaryNote(ctx, opened);
   RM_ASSIGN_OR_RETURN(ValidationReport report, opened.migrator->Validate());
   if (ctx.inv.json) {
     Json doc = ValidationToJson(report);
@@ -623,7 +612,6 @@ absl::StatusOr<Outcome> RunBackups(CommandContext& ctx) {
 
   if (action == "list") {
     RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadOnly));
-    PrintSecondaryNote(ctx, opened);
     RM_ASSIGN_OR_RETURN(std::vector<BackupInfo> backups,
                         opened.migrator->ListBackups());
     if (ctx.inv.json) {
