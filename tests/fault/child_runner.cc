@@ -60,10 +60,15 @@ ChildResult RunChild(const std::vector<std::string>& args,
   ssize_t n;
   while ((n = ::read(pipefd[0], buf, sizeof(buf))) > 0) r.output.append(buf, n);
   ::close(pipefd[0]);
-  int status = 0;
-  CHECK_EQ(::waitpid(pid, &status, 0), pid);
+  // Wait for the exit without reaping: while the child is a zombie its pid
+  // cannot be reused, so a late SIGKILL from the killer thread cannot hit
+  // another process (a server holder of a parallel test, say).
+  siginfo_t info;
+  CHECK_EQ(::waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);
   done.store(true);
   if (killer.joinable()) killer.join();
+  int status = 0;
+  CHECK_EQ(::waitpid(pid, &status, 0), pid);
   if (WIFSIGNALED(status)) {
     r.killed = WTERMSIG(status) == SIGKILL;
     CHECK(r.killed) << "child died of signal " << WTERMSIG(status) << ":\n"

@@ -96,7 +96,8 @@ class Model {
 //   * every backup record has a manifest and holds its key's bytes before
 //     that step; every record a step changed has exactly one backup of
 //     that step (applied steps, and migrated records of the step in
-//     flight); an unmigrated record of a step in flight has none;
+//     flight); an unmigrated record of a step in flight has at most one
+//     (backups may be ingested ahead of the batches);
 //   * an incomplete manifest belongs to the run in flight;
 //   * the history has a success entry for exactly the applied steps.
 // With `allow_pruned`, an applied step whose backup was deleted on purpose

@@ -114,13 +114,18 @@ TEST_P(IoErrorTest, StopsWithClearErrorKeepsInvariantAndLaterRunFinishes) {
                     absl::StrContains(s.message(), "ENOSPC"))
             << s;
       }
-      // A later run with the errors off finishes the work.
+      // A later run with the errors off finishes the work. (A failed sync
+      // may still have made the last commit durable: a rollback that is in
+      // fact complete is then refused as having nothing to undo.)
       auto db = FaultDb::Open(path);
       ASSERT_THAT(db, IsOk());
       auto m = Migrator::Create((*db)->db(), registry.get(), mo);
+      const bool done_already = StoredVersion(all) == goal && !InFlight(all);
       absl::Status again =
           c.rollback ? (*m)->Rollback(goal).status() : (*m)->Migrate().status();
-      ASSERT_THAT(again, IsOk());
+      if (!(c.rollback && done_already)) {
+        ASSERT_THAT(again, IsOk());
+      }
       Dump done = (*db)->DumpAll();
       EXPECT_EQ(StoredVersion(done), goal);
       EXPECT_FALSE(InFlight(done));

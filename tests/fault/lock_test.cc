@@ -44,21 +44,38 @@ class Holder {
       ::_exit(127);
     }
     ::close(fd[1]);
-    char buf[16];
-    ssize_t n = ::read(fd[0], buf, sizeof(buf));  // "held\n"
-    held_ = n > 0 && std::string(buf, n).find("held") != std::string::npos;
-    ::close(fd[0]);
+    out_ = fd[0];
+    std::string got;
+    char buf[64];
+    ssize_t n;
+    while (got.find("held") == std::string::npos &&
+           (n = ::read(out_, buf, sizeof(buf))) > 0) {
+      got.append(buf, n);
+    }
+    held_ = got.find("held") != std::string::npos;
   }
   ~Holder() {
     std::ofstream(release_).put('x');
     int status = 0;
     ::waitpid(pid_, &status, 0);
+    ::close(out_);  // Only now: a closed pipe would SIGPIPE the server.
   }
   bool held() const { return held_; }
+  // "" while the server runs, else how it ended.
+  std::string Ended() {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == 0) return "";
+    if (r < 0) return "not a child";
+    return WIFSIGNALED(status)
+               ? "killed by signal " + std::to_string(WTERMSIG(status))
+               : "exited with " + std::to_string(WEXITSTATUS(status));
+  }
 
  private:
   std::string release_;
   pid_t pid_ = -1;
+  int out_ = -1;
   bool held_ = false;
 };
 
@@ -73,7 +90,9 @@ TEST(LockTest, SecondProcessFailsFastAndWritesNothing) {
     ASSERT_TRUE(server.held());
     // The library: a read-write open is refused with Unavailable, at once.
     auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(server.Ended(), "");
     auto handle = DbHandle::Open(path, OpenMode::kReadWrite);
+    ASSERT_EQ(server.Ended(), "");
     EXPECT_THAT(handle, StatusIs(absl::StatusCode::kUnavailable));
     EXPECT_TRUE(absl::StrContains(handle.status().message(), "lock") ||
                 absl::StrContains(handle.status().message(), "held"))
@@ -82,7 +101,7 @@ TEST(LockTest, SecondProcessFailsFastAndWritesNothing) {
     // A second migrator process.
     t0 = std::chrono::steady_clock::now();
     ChildResult r = RunChild({"--db", path, "--op", "migrate"});
-    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_EQ(r.exit_code, 3) << r.output << "\nserver: " << server.Ended();
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
     // A read-only open works beside the server.
     auto ro = DbHandle::Open(path, OpenMode::kReadOnly);

@@ -85,6 +85,65 @@ TEST(RegressionTest, WalSyncerNeverSyncsAfterAFailedWalWrite) {
   EXPECT_GT(errors, 0);
 }
 
+
+// Runs a migrate of a fresh copy of `v1` with the N-th operation of kind
+// `op` failing once, for N = 1.. until a run meets no fault; after each the
+// database must reopen, hold the invariant, and let a later run finish.
+void FaultEachOperationOnce(FaultFs::Op op, uint64_t seed) {
+  DatasetSpec spec;
+  spec.tasks = 80;
+  spec.notes = 40;
+  Dump v1 = MakeDataset(seed, spec);
+  Model model(v1);
+  for (int n = 1; n < 200; ++n) {
+    SCOPED_TRACE(absl::StrFormat("operation %d fails", n));
+    TempDir dir;
+    CreateDb(dir.Sub("db"), v1);
+    auto fs = std::make_shared<FaultFs>(rocksdb::FileSystem::Default());
+    std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+    auto registry = MakeRegistry();
+    int failures = 0;
+    {
+      OpenOptions o;
+      o.env = env.get();
+      auto db = FaultDb::Open(dir.Sub("db"), o);
+      ASSERT_THAT(db, IsOk());
+      MigratorOptions mo;
+      mo.batch_items = 11;
+      auto m = Migrator::Create((*db)->db(), registry.get(), mo);
+      fs->Inject({op, n, /*persistent=*/false,
+                  rocksdb::IOStatus::IOError("injected EIO")});
+      (*m)->Migrate().status().IgnoreError();
+      failures = fs->injected_failures();
+      fs->ClearInjection();
+    }
+    OpenOptions plain;
+    plain.create_if_missing = false;
+    auto db = FaultDb::Open(dir.Sub("db"), plain);
+    ASSERT_THAT(db, IsOk()) << "the database no longer opens";
+    ASSERT_EQ(CheckInvariant((*db)->DumpAll(), model), "");
+    auto m = Migrator::Create((*db)->db(), registry.get());
+    ASSERT_THAT((*m)->Migrate(), IsOk());
+    ASSERT_EQ(CheckInvariant((*db)->DumpAll(), model), "");
+    if (failures == 0) return;
+  }
+}
+
+// Bug: with backups ingested as SST files, a failed MANIFEST sync inside
+// IngestExternalFile left the ingestion's edit on disk while RocksDB 7.8
+// deleted the ingested file, so the database failed to open ("No such
+// file ... .ldb"). Fixed in 39ed07c: backups go through the WAL again.
+TEST(RegressionTest, SyncFailureDuringBackupIngestLeavesDatabaseOpenable) {
+  FaultEachOperationOnce(FaultFs::Op::kSync, TestSeed(901));
+}
+
+// Bug: a read error while RocksDB read an ingested backup file
+// (ExternalSstFileIngestionJob::GetIngestedFileInfo) tripped the assertion
+// Valid() in BlockBasedTableIterator::key() and aborted the process.
+TEST(RegressionTest, ReadErrorDuringBackupIngestDoesNotAbortTheProcess) {
+  FaultEachOperationOnce(FaultFs::Op::kRead, TestSeed(902));
+}
+
 }  // namespace
 }  // namespace fault
 }  // namespace rocksmigrate

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <thread>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <utility>
 
@@ -39,7 +41,7 @@ class FaultWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
 
   IOStatus Append(const Slice& data, const IOOptions& options,
                   IODebugContext* dbg) override {
-    IOStatus s = fs_->Check(FaultFs::Op::kWrite);
+    IOStatus s = fs_->Check(FaultFs::Op::kWrite, fname_);
     if (!s.ok()) return s;
     s = target()->Append(data, options, dbg);
     if (s.ok()) {
@@ -56,7 +58,7 @@ class FaultWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
   IOStatus PositionedAppend(const Slice& data, uint64_t offset,
                             const IOOptions& options,
                             IODebugContext* dbg) override {
-    IOStatus s = fs_->Check(FaultFs::Op::kWrite);
+    IOStatus s = fs_->Check(FaultFs::Op::kWrite, fname_);
     if (!s.ok()) return s;
     s = target()->PositionedAppend(data, offset, options, dbg);
     if (s.ok()) {
@@ -72,14 +74,14 @@ class FaultWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
     return PositionedAppend(data, offset, options, dbg);
   }
   IOStatus Sync(const IOOptions& options, IODebugContext* dbg) override {
-    IOStatus s = fs_->Check(FaultFs::Op::kSync);
+    IOStatus s = fs_->Check(FaultFs::Op::kSync, fname_);
     if (!s.ok()) return s;
     s = target()->Sync(options, dbg);
     if (s.ok()) fs_->OnSync(fname_);
     return s;
   }
   IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
-    IOStatus s = fs_->Check(FaultFs::Op::kSync);
+    IOStatus s = fs_->Check(FaultFs::Op::kSync, fname_);
     if (!s.ok()) return s;
     s = target()->Fsync(options, dbg);
     if (s.ok()) fs_->OnSync(fname_);
@@ -166,7 +168,7 @@ class FaultDirectory : public rocksdb::FSDirectoryWrapper {
                  std::string dir)
       : FSDirectoryWrapper(std::move(target)), fs_(fs), dir_(std::move(dir)) {}
   IOStatus Fsync(const IOOptions& options, IODebugContext* dbg) override {
-    IOStatus s = fs_->Check(FaultFs::Op::kSync);
+    IOStatus s = fs_->Check(FaultFs::Op::kSync, dir_);
     if (!s.ok()) return s;
     s = FSDirectoryWrapper::Fsync(options, dbg);
     if (s.ok()) fs_->OnDirSync(dir_);
@@ -175,7 +177,7 @@ class FaultDirectory : public rocksdb::FSDirectoryWrapper {
   IOStatus FsyncWithDirOptions(
       const IOOptions& options, IODebugContext* dbg,
       const rocksdb::DirFsyncOptions& dir_options) override {
-    IOStatus s = fs_->Check(FaultFs::Op::kSync);
+    IOStatus s = fs_->Check(FaultFs::Op::kSync, dir_);
     if (!s.ok()) return s;
     s = FSDirectoryWrapper::FsyncWithDirOptions(options, dbg, dir_options);
     if (s.ok()) fs_->OnDirSync(dir_);
@@ -235,13 +237,13 @@ void FaultFs::CrashAfterOps(int n) {
   crash_after_ = n;
 }
 
-IOStatus FaultFs::Check(Op op) {
+IOStatus FaultFs::Check(Op op, const std::string& what) {
   if (op == Op::kSync) {
     const int delay = sync_delay();
     if (delay > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  return CheckLocked(op);
+  return CheckLocked(op, what);
 }
 
 void FaultFs::SetSyncDelay(int micros) {
@@ -254,7 +256,7 @@ int FaultFs::sync_delay() const {
   return sync_delay_us_;
 }
 
-IOStatus FaultFs::CheckLocked(Op op) {
+IOStatus FaultFs::CheckLocked(Op op, const std::string& what) {
   if (!active_) return Inactive();
   if (op != Op::kRead && crash_after_ > 0 && --crash_after_ == 0) {
     active_ = false;
@@ -264,6 +266,11 @@ IOStatus FaultFs::CheckLocked(Op op) {
   if (armed_ && op == injection_.op &&
       (n == injection_.nth || (injection_.persistent && n > injection_.nth))) {
     ++failures_;
+    static const bool debug = std::getenv("RM_FAULT_DEBUG") != nullptr;
+    if (debug) {
+      std::fprintf(stderr, "[fault-fs] failing op %d #%d on %s\n",
+                   static_cast<int>(op), n, what.c_str());
+    }
     return injection_.error;
   }
   return IOStatus::OK();
@@ -315,7 +322,7 @@ IOStatus FaultFs::NewRandomAccessFile(
 IOStatus FaultFs::NewWritableFile(
     const std::string& fname, const rocksdb::FileOptions& opts,
     std::unique_ptr<rocksdb::FSWritableFile>* result, IODebugContext* dbg) {
-  IOStatus s = Check(Op::kWrite);
+  IOStatus s = Check(Op::kWrite, fname);
   if (!s.ok()) return s;
   std::unique_ptr<rocksdb::FSWritableFile> base;
   s = target()->NewWritableFile(fname, opts, &base, dbg);

@@ -125,7 +125,8 @@ class FaultFs : public rocksdb::FileSystemWrapper {
   // ---- used by the file wrappers ----
   // Counts one operation of kind `op`; returns the error to fail it with,
   // or OK.
-  rocksdb::IOStatus Check(Op op);
+  // `what` names the file or directory, for RM_FAULT_DEBUG=1 logs.
+  rocksdb::IOStatus Check(Op op, const std::string& what = "");
   void OnAppend(const std::string& fname, uint64_t end_offset);
   void OnSync(const std::string& fname);
   void OnDirSync(const std::string& dir);
@@ -135,7 +136,7 @@ class FaultFs : public rocksdb::FileSystemWrapper {
     uint64_t size = 0;
     uint64_t synced = 0;
   };
-  rocksdb::IOStatus CheckLocked(Op op);
+  rocksdb::IOStatus CheckLocked(Op op, const std::string& what);
   void TrackNewFile(const std::string& fname, uint64_t existing_size);
 
   mutable std::mutex mu_;
