@@ -4,10 +4,9 @@
 //
 //   (a) naive       one TransactionDB transaction per record: read, parse,
 //                   transform, backup + new value, synced commit;
-//   (b) copy limit  identity rewrite, no JSON work, backups then values in
-//                   WriteBatches of 1,000 + the cursor, committed through
-//                   MetaStore::Commit (the engine's own write path), with
-//                   the read overlapped with the commits;
+//   (b) copy limit  Migrator::Migrate with an identity C++ migration (each
+//                   value rewritten as it is, no JSON work): the engine's own
+//                   read, backup and write path with nothing else to do;
 //   (c) default     Migrator::Migrate, Task v1 -> v2 as a C++ JsonMigration,
 //                   then as a declarative JSON Patch file, then with backups
 //                   in a dedicated column family;
@@ -109,9 +108,7 @@ constexpr char kUsage[] =
 const char* const kAllCases[] = {"naive",       "copy",      "cpp", "rollback",
                                  "declarative", "backup_cf", "dryrun"};
 
-constexpr size_t kCopyBatchItems = 1000;  // As MigratorOptions' default.
 constexpr char kNaiveBackupId[] = "_backup_naive";
-constexpr char kCopyBackupId[] = "_backup_copylimit";
 
 struct Config {
   uint64_t records = 2000000;
@@ -609,130 +606,28 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
 }
 
 // (b) The copy limit: what the engine's write path costs with no JSON work.
-// A reader thread builds each batch (backups, then identical values, then
-// the cursor) while the calling thread commits the previous one, synced,
-// through MetaStore::Commit.
-CaseResult RunCopyLimit(const Config& cfg, const std::string& path) {
-  CaseResult r;
-  r.id = "copy_limit";
-  r.label = "(b) copy limit: identity";
-  ResetPeakRss();
-  auto opened = rocksmigrate::DbHandle::Open(path, rocksmigrate::OpenMode::kReadWrite,
-                                             DbOptions());
-  if (!opened.ok()) {
-    Finish(&r, "open: " + opened.status().ToString(), 0);
-    return r;
+// Rewrites every task record with its own bytes.
+class IdentityMigration : public rocksmigrate::Migration {
+ public:
+  int from() const override { return 1; }
+  int to() const override { return 2; }
+  std::string name() const override { return "identity"; }
+  std::string prefix() const override { return rocksmigrate_bench::kTaskPrefix; }
+  absl::StatusOr<rocksmigrate::ItemResult> Migrate(
+      std::string_view, std::string_view value) const override {
+    return rocksmigrate::ItemResult::Write(std::string(value));
   }
-  std::unique_ptr<rocksmigrate::DbHandle> handle = std::move(opened).value();
-  rocksdb::DB* db = handle->db();
-  rocksmigrate::MetaStore meta(db, nullptr);
-  rocksmigrate::BackupStore backups(&meta);
+};
 
-  struct Batch {
-    rocksdb::WriteBatch wb;
-    uint64_t records = 0;
-    uint64_t bytes = 0;
-  };
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::unique_ptr<Batch>> queue;
-  bool done = false, stop = false;
-  std::string read_error;
-
-  MemtableSampler sampler(db);
-  const double cpu_start = CpuSeconds();
-  const double start = Now();
-  std::thread reader([&] {
-    const std::string upper = *rocksmigrate::PrefixSuccessor(rocksmigrate_bench::kTaskPrefix);
-    rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper_slice;
-    ro.readahead_size = 2 << 20;  // As the engine's scan.
-    ro.fill_cache = false;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
-    std::vector<std::pair<std::string, std::string>> items;
-    uint64_t total = 0;
-    auto flush = [&]() -> bool {
-      auto batch = std::make_unique<Batch>();
-      for (const auto& [k, v] : items) {
-        backups.PutRecord(&batch->wb, kCopyBackupId, k, v);
-        batch->bytes += k.size() + v.size();
-      }
-      for (const auto& [k, v] : items) batch->wb.Put(k, v);
-      batch->records = items.size();
-      total += items.size();
-      rocksmigrate::Cursor cursor;
-      cursor.info.run_id = "copy-limit";
-      cursor.info.state = "migrating";
-      cursor.info.from = 1;
-      cursor.info.to = 2;
-      cursor.info.backup_id = kCopyBackupId;
-      cursor.info.prefix = rocksmigrate_bench::kTaskPrefix;
-      cursor.info.last_key = items.back().first;
-      cursor.info.items_migrated = total;
-      cursor.has_last_key = true;
-      cursor.target = 2;
-      meta.PutCursor(&batch->wb, cursor);
-      items.clear();
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return stop || queue.size() < 4; });
-      if (stop) return false;
-      queue.push_back(std::move(batch));
-      cv.notify_all();
-      return true;
-    };
-    for (it->Seek(rocksmigrate_bench::kTaskPrefix); it->Valid(); it->Next()) {
-      items.emplace_back(it->key().ToString(), it->value().ToString());
-      if (items.size() == kCopyBatchItems && !flush()) return;
-    }
-    if (!items.empty() && !flush()) return;
-    std::lock_guard<std::mutex> lock(mu);
-    if (!it->status().ok()) read_error = it->status().ToString();
-    done = true;
-    cv.notify_all();
-  });
-  std::string problem;
-  while (true) {
-    std::unique_ptr<Batch> batch;
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return done || !queue.empty(); });
-      if (queue.empty()) break;
-      batch = std::move(queue.front());
-      queue.pop_front();
-      cv.notify_all();
-    }
-    absl::Status s = meta.Commit(&batch->wb, "copy-limit batch");
-    if (!s.ok()) {
-      problem = s.ToString();
-      std::lock_guard<std::mutex> lock(mu);
-      stop = true;
-      cv.notify_all();
-      break;
-    }
-    r.records += batch->records;
-    r.bytes += batch->bytes;
-  }
-  reader.join();
-  r.seconds = Now() - start;
-  r.cpu_seconds = CpuSeconds() - cpu_start;
-  r.memtables_peak_bytes = sampler.Stop();
-  r.peak_rss_kib = PeakRssKib();
-  if (problem.empty()) problem = read_error;
-  uint64_t checked = 0;
-  if (problem.empty()) {
-    problem = CheckSample(cfg, db, Original, std::string(kCopyBackupId), nullptr, "", &checked);
-  }
-  Finish(&r, problem, checked);
-  return r;
-}
-
-enum class MigrationKind { kCpp, kDeclarative };
+enum class MigrationKind { kCpp, kDeclarative, kIdentity };
 
 absl::Status FillRegistry(MigrationKind kind, const std::string& tmp,
                           rocksmigrate::MigrationRegistry* registry) {
   if (kind == MigrationKind::kCpp) {
     return registry->Register(std::make_unique<example::TaskV1ToV2>());
+  }
+  if (kind == MigrationKind::kIdentity) {
+    return registry->Register(std::make_unique<IdentityMigration>());
   }
   const std::string dir = tmp + "/migrations";
   fs::create_directories(dir);
@@ -757,6 +652,9 @@ std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
   if (backup_cf) {
     r.id = "default_backup_cf";
     r.label = "(c) default, backup CF";
+  } else if (kind == MigrationKind::kIdentity) {
+    r.id = "copy_limit";
+    r.label = "(b) copy limit: identity";
   } else if (kind == MigrationKind::kCpp) {
     r.id = "default_cpp";
     r.label = "(c) default, C++";
@@ -835,8 +733,9 @@ std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
   }
   uint64_t checked = 0;
   if (problem.empty()) {
-    problem = CheckSample(cfg, handle->db(), Migrated, backup_id,
-                          options.backup_column_family, "2", &checked);
+    problem = CheckSample(cfg, handle->db(),
+                          kind == MigrationKind::kIdentity ? Original : Migrated,
+                          backup_id, options.backup_column_family, "2", &checked);
   }
   Finish(&r, problem, checked);
   if (!rollback) return done();
@@ -1359,7 +1258,12 @@ int main(int argc, char** argv) {
     with_copy("naive", [&](const std::string& p) { results.push_back(RunNaive(cfg, p, data)); });
   }
   if (want("copy")) {
-    with_copy("copy limit", [&](const std::string& p) { results.push_back(RunCopyLimit(cfg, p)); });
+    with_copy("copy limit", [&](const std::string& p) {
+      for (CaseResult& r : RunMigrate(cfg, tmp, p, data, MigrationKind::kIdentity,
+                                      /*backup_cf=*/false, false)) {
+        results.push_back(std::move(r));
+      }
+    });
   }
   if (want("cpp")) {
     with_copy("default path, C++ migration (then rollback)", [&](const std::string& p) {
