@@ -10,10 +10,8 @@
 // The points:
 //   step_start           after a step's cursor and manifest are committed
 //   before_batch         before a batch is built into a write
-//   after_backup_ingest  an SST file of backups is ingested; the batches
-//                        whose records it backs up are not yet committed
-//   before_commit        the batch (new values + cursor; backups too when
-//                        they are not ingested) is built, not yet written
+//   before_commit        the batch (backups + new values + cursor) is built,
+//                        not yet written
 //   after_commit         right after a batch commit returns
 //   before_step_finish   every batch committed, version not yet bumped
 //   between_steps        a step finished, the next not started

@@ -1,13 +1,10 @@
 #include "src/step_runner.h"
 
-#include <chrono>
-#include <deque>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/utilities/transaction.h"
 #include "rocksdb/utilities/transaction_db.h"
-#include "src/backup_ingester.h"
 #include "src/fault_point.h"
 #include "src/keys.h"
 #include "src/progress_meter.h"
@@ -21,11 +18,6 @@ namespace {
 
 // How many committed batches may wait for their WAL sync at once.
 constexpr uint64_t kMaxUnsyncedBatches = 4;
-// Backup bytes gathered into one ingested file; the new values of the
-// batches waiting for it stay in memory meanwhile (about as many bytes).
-constexpr uint64_t kIngestBytes = 32 << 20;
-// ...or the backups gathered in this long, whichever comes first.
-constexpr std::chrono::milliseconds kMaxIngestDelay(500);
 
 std::string ItemErrorMessage(const Step& step, const Migration& m,
                              const ItemFailure& failure) {
@@ -187,97 +179,18 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
   // Batches are committed without waiting for fsync; the syncer makes them
   // durable behind the writer (src/wal_syncer.h). The locked path commits
   // each transaction synced instead.
+  //
+  // Backups are written in the batch's WAL write, all of them before the
+  // new values (the memtable's insert hint stays on one key range). Writing
+  // them as ingested SST files instead was tried and dropped: on Debian's
+  // RocksDB 7.8 an I/O fault inside IngestExternalFile is not survivable (a
+  // failed MANIFEST sync leaves the edit while the file is deleted, and the
+  // database no longer opens), which the fault suite showed.
   std::unique_ptr<WalSyncer> syncer;
-  // Without concurrent writers, backups go into ingested SST files ahead of
-  // the batches (src/backup_ingester.h); a batch waits until its backups are
-  // in the database, then commits its new values and the cursor.
-  std::unique_ptr<BackupIngester> ingester;
-  // Off: on Debian's RocksDB 7.8 an I/O fault inside IngestExternalFile is
-  // not survivable. A failed MANIFEST sync leaves the ingestion's edit on
-  // disk while RocksDB deletes the ingested file (the database then fails
-  // to open: "No such file"), and a read error while RocksDB reads the file
-  // trips an assertion in BlockBasedTableIterator::key() that aborts the
-  // process. Backups go through the batches' WAL writes until ingestion
-  // can fail safely.
-  constexpr bool kIngestBackups = false;
   if (!opt.concurrent_writers) {
     syncer = std::make_unique<WalSyncer>(env.meta->db(), kMaxUnsyncedBatches);
-    if (cursor->backup && kIngestBackups) {
-      ingester = std::make_unique<BackupIngester>(env.meta);
-    }
   }
-  std::deque<PreparedBatch> waiting;
   uint64_t writes = 0;
-
-  auto next_cursor = [&](const PreparedBatch& batch) {
-    Cursor next = *cursor;
-    next.prefix_index = batch.tag;
-    next.has_last_key = true;
-    next.info.last_key = batch.last_key;
-    next.info.prefix = step.migrations[batch.tag]->prefix();
-    return next;
-  };
-  auto committed = [&](Cursor next) {
-    *cursor = std::move(next);
-    FaultPoint("after_commit");
-    meter.Report(cursor->info.items_migrated + cursor->info.items_skipped,
-                 cursor->info.prefix);
-  };
-  // Commits one batch's new values and the cursor, in one WAL write.
-  auto commit = [&](const PreparedBatch& batch) -> absl::Status {
-    Cursor next = next_cursor(batch);
-    rocksdb::WriteBatch wb;
-    if (cursor->backup && ingester == nullptr) {  // All backups, then values.
-      for (const Change& c : batch.changes) {
-        env.backups->PutRecord(&wb, *cursor->info.backup_id, c.key,
-                               c.old_value);
-      }
-    }
-    for (const Change& c : batch.changes) {
-      if (c.kind == ItemResult::Kind::kDelete) {
-        wb.Delete(c.key);
-      } else {
-        wb.Put(c.key, c.new_value);
-      }
-    }
-    next.info.items_migrated += batch.changes.size();
-    next.info.items_skipped += batch.skipped;
-    env.meta->PutCursor(&wb, next);
-    FaultPoint("before_commit");
-    RM_RETURN_IF_ERROR(syncer->Write([&] {
-      return env.meta->Commit(
-          &wb,
-          absl::StrCat("committing a batch ending at key '",
-                       PrintableKey(batch.last_key), "'"),
-          /*sync=*/false);
-    }));
-    RM_RETURN_IF_ERROR(syncer->Written(++writes));
-    committed(std::move(next));
-    return absl::OkStatus();
-  };
-  // Ingests the pending backups, then commits the batches that waited.
-  auto last_flush = std::chrono::steady_clock::now();
-  auto flush = [&]() -> absl::Status {
-    if (ingester == nullptr) return absl::OkStatus();
-    last_flush = std::chrono::steady_clock::now();
-    RM_RETURN_IF_ERROR(ingester->Ingest());
-    FaultPoint("after_backup_ingest");
-    while (!waiting.empty()) {
-      RM_RETURN_IF_ERROR(commit(waiting.front()));
-      waiting.pop_front();
-    }
-    return absl::OkStatus();
-  };
-  auto stop_if_asked = [&]() -> absl::Status {
-    if (opt.stop_requested == nullptr || !opt.stop_requested->load()) {
-      return absl::OkStatus();
-    }
-    RM_RETURN_IF_ERROR(flush());
-    if (syncer) RM_RETURN_IF_ERROR(syncer->WaitDurable(writes));
-    return absl::CancelledError(absl::StrCat(
-        "interrupted in step ", step.Describe(), " after key '",
-        PrintableKey(cursor->info.last_key), "'"));
-  };
 
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
     const Migration& m = *step.migrations[batch.tag];
@@ -285,28 +198,53 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
       return absl::AbortedError(ItemErrorMessage(step, m, *batch.error));
     }
     FaultPoint("before_batch");
+    Cursor next = *cursor;
+    next.prefix_index = batch.tag;
+    next.has_last_key = true;
+    next.info.last_key = batch.last_key;
+    next.info.prefix = m.prefix();
     if (opt.concurrent_writers) {
-      Cursor next = next_cursor(batch);
       // The counts depend on what the locked re-read finds.
       RM_RETURN_IF_ERROR(CommitLocked(env, step, batch, &next));
-      committed(std::move(next));
-    } else if (ingester != nullptr) {
-      for (Change& c : batch.changes) {
-        RM_RETURN_IF_ERROR(ingester->Add(
-            BackupRecordKey(*cursor->info.backup_id, c.key), c.old_value));
-        std::string().swap(c.old_value);  // Only the new value waits.
-      }
-      waiting.push_back(std::move(batch));
-      // Ingest when the file is big enough, or often enough that progress
-      // and commits keep flowing on small or slow runs.
-      if (ingester->pending_bytes() >= kIngestBytes ||
-          std::chrono::steady_clock::now() - last_flush >= kMaxIngestDelay) {
-        RM_RETURN_IF_ERROR(flush());
-      }
     } else {
-      RM_RETURN_IF_ERROR(commit(batch));
+      rocksdb::WriteBatch wb;
+      if (cursor->backup) {
+        for (const Change& c : batch.changes) {
+          env.backups->PutRecord(&wb, *cursor->info.backup_id, c.key,
+                                 c.old_value);
+        }
+      }
+      for (const Change& c : batch.changes) {
+        if (c.kind == ItemResult::Kind::kDelete) {
+          wb.Delete(c.key);
+        } else {
+          wb.Put(c.key, c.new_value);
+        }
+      }
+      next.info.items_migrated += batch.changes.size();
+      next.info.items_skipped += batch.skipped;
+      env.meta->PutCursor(&wb, next);
+      FaultPoint("before_commit");
+      RM_RETURN_IF_ERROR(syncer->Write([&] {
+        return env.meta->Commit(
+            &wb,
+            absl::StrCat("committing a batch ending at key '",
+                         PrintableKey(batch.last_key), "'"),
+            /*sync=*/false);
+      }));
+      RM_RETURN_IF_ERROR(syncer->Written(++writes));
     }
-    return stop_if_asked();
+    *cursor = std::move(next);
+    FaultPoint("after_commit");
+    meter.Report(cursor->info.items_migrated + cursor->info.items_skipped,
+                 cursor->info.prefix);
+    if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
+      if (syncer) RM_RETURN_IF_ERROR(syncer->WaitDurable(writes));
+      return absl::CancelledError(absl::StrCat(
+          "interrupted in step ", step.Describe(), " after key '",
+          PrintableKey(cursor->info.last_key), "'"));
+    }
+    return absl::OkStatus();
   };
 
   if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
@@ -315,7 +253,6 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
   }
   RM_RETURN_IF_ERROR(
       RunPipeline(env.meta->db(), ranges, popt, transform, consume));
-  RM_RETURN_IF_ERROR(flush());
   return syncer ? syncer->WaitDurable(writes) : absl::OkStatus();
 }
 
