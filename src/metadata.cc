@@ -300,9 +300,9 @@ void MetaStore::DeleteCursor(rocksdb::WriteBatch* batch) const {
 }
 
 absl::Status MetaStore::Commit(rocksdb::WriteBatch* batch,
-                               std::string_view what, bool sync) const {
+                               std::string_view what) const {
   rocksdb::WriteOptions wo;
-  wo.sync = sync;
+  wo.sync = true;
   wo.disableWAL = false;
   rocksdb::Status s;
   if (txn_db_ != nullptr) {

@@ -77,13 +77,10 @@ class MetaStore {
   void PutCursor(rocksdb::WriteBatch* batch, const Cursor& cursor) const;
   void DeleteCursor(rocksdb::WriteBatch* batch) const;
 
-  // Commits `batch` atomically with the WAL on and, unless `sync` is false,
-  // synced before returning. An unsynced commit is made durable later by a
-  // WAL sync (see WalSyncer): a crash then loses a tail of whole batches,
-  // never part of one. On a TransactionDB the write skips per-key locks (the
-  // caller holds the migrator lease); range deletions need that too.
-  absl::Status Commit(rocksdb::WriteBatch* batch, std::string_view what,
-                      bool sync = true) const;
+  // Commits `batch` atomically with the WAL on and synced before returning.
+  // On a TransactionDB the write skips per-key locks (the caller holds the
+  // migrator lease); range deletions need that too.
+  absl::Status Commit(rocksdb::WriteBatch* batch, std::string_view what) const;
 
  private:
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const;
