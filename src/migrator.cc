@@ -390,17 +390,24 @@ absl::Status Migrator::Impl::ContinueStep(const Step& step, Cursor cursor,
                        "it was and cannot be rolled back: fix the record or "
                        "the migration and run migrate again to continue"));
     }
-    cursor.info.state = "rolling_back";
-    cursor.info.reason = "item_error";
-    cursor.has_last_key = false;
-    cursor.info.last_key.clear();
-    cursor.items_restored = 0;
-    rocksdb::WriteBatch wb;
-    meta_.PutCursor(&wb, cursor);
-    RM_RETURN_IF_ERROR(meta_.Commit(&wb, "starting the restore"));
+    RM_RETURN_IF_ERROR(BeginRestore(&cursor, "item_error"));
     return RestoreAndFail(std::move(cursor));
   }
   return s;  // A read or write error: the committed batches stand.
+}
+
+absl::Status Migrator::Impl::BeginRestore(Cursor* cursor,
+                                          const std::string& reason) {
+  cursor->info.state = "rolling_back";
+  cursor->info.reason = reason;
+  cursor->has_last_key = false;
+  cursor->info.last_key.clear();
+  cursor->items_restored = 0;
+  rocksdb::WriteBatch wb;
+  meta_.PutCursor(&wb, *cursor);
+  return meta_.Commit(&wb, absl::StrCat("starting the restore of step v",
+                                        cursor->info.from, " -> v",
+                                        cursor->info.to));
 }
 
 absl::Status Migrator::Impl::RestoreAndFail(Cursor cursor) {
@@ -458,14 +465,7 @@ absl::StatusOr<RunReport> Migrator::Impl::Rollback(int target) {
             ") has no backup and cannot be rolled back; run migrate to "
             "finish it"));
       }
-      c.info.state = "rolling_back";
-      c.info.reason = "rollback";
-      c.has_last_key = false;
-      c.info.last_key.clear();
-      c.items_restored = 0;
-      rocksdb::WriteBatch wb;
-      meta_.PutCursor(&wb, c);
-      RM_RETURN_IF_ERROR(meta_.Commit(&wb, "starting the rollback"));
+      RM_RETURN_IF_ERROR(BeginRestore(&c, "rollback"));
       RM_RETURN_IF_ERROR(FinishRollbackStep(c, &report));
     } else if (c.info.reason == "rollback") {
       RM_RETURN_IF_ERROR(FinishRollbackStep(c, &report));

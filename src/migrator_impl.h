@@ -52,6 +52,9 @@ class Migrator::Impl {
                        int target, RunReport* report);
   absl::Status ContinueStep(const Step& step, Cursor cursor,
                             RunReport* report);
+  // Turns the migrating step of `cursor` into a restore from its backup
+  // (`reason`: "item_error" or "rollback") and commits that state.
+  absl::Status BeginRestore(Cursor* cursor, const std::string& reason);
   // Restores the failed step of `cursor` and records it as failed.
   absl::Status RestoreAndFail(Cursor cursor);
   // Restores the step of `cursor` (a rollback) and records it rolled back.
