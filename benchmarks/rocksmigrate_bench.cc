@@ -136,6 +136,18 @@ struct DataStats {
   uint64_t disk_bytes = 0;
 };
 
+// What the process's memory was made of at the sample where its RSS was
+// largest. Every field is -1 when it was never sampled.
+struct MemoryAtPeak {
+  int64_t rss = -1;            // VmRSS at that sample.
+  int64_t memtables = -1;      // rocksdb.size-all-mem-tables, all CFs.
+  int64_t table_readers = -1;  // rocksdb.estimate-table-readers-mem (index
+                               // and filter blocks held outside the cache).
+  int64_t block_cache = -1;    // rocksdb.block-cache-usage.
+  int64_t heap_in_use = -1;    // mallinfo2: bytes handed out by malloc.
+  int64_t heap_free = -1;      // mallinfo2: bytes malloc holds but not in use.
+};
+
 struct CaseResult {
   std::string id;     // Stable name for --json.
   std::string label;  // Table row.
@@ -143,7 +155,8 @@ struct CaseResult {
   uint64_t bytes = 0;  // Keys + original values of the records processed.
   double seconds = 0;
   int64_t peak_rss_kib = -1;
-  int64_t memtables_peak_bytes = -1;  // Sampled; see MemtableSampler.
+  int64_t memtables_peak_bytes = -1;  // Sampled; see MemorySampler.
+  MemoryAtPeak memory;  // The breakdown at the largest sampled RSS.
   double cpu_seconds = 0;  // User + system time of the whole process.
   bool ran = false;
   bool ok = false;
@@ -158,6 +171,17 @@ struct CaseResult {
   }
   double mb_per_s() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
 };
+
+// One line: the RSS breakdown at a case's largest sampled RSS.
+std::string MemoryLine(const MemoryAtPeak& m) {
+  auto mib = [](int64_t bytes) {
+    return bytes < 0 ? std::string("n/a") : absl::StrFormat("%.1f", bytes / 1048576.0);
+  };
+  return absl::StrCat("at the RSS peak (MiB): rss ", mib(m.rss), " = memtables ",
+                      mib(m.memtables), " + table readers ", mib(m.table_readers),
+                      " + block cache ", mib(m.block_cache), " + other; heap in use ",
+                      mib(m.heap_in_use), ", heap free ", mib(m.heap_free));
+}
 
 std::string Commas(uint64_t n) {
   std::string digits = absl::StrCat(n), out;
@@ -241,16 +265,25 @@ int64_t PeakRssKib() {
   return kib;
 }
 
-// Polls RocksDB's memtable size (active + immutable + pinned, all column
-// families) every 20 ms while alive and keeps the largest value: it tells how
-// much of a case's peak RSS is RocksDB's write buffers rather than ours.
-class MemtableSampler {
- public:
-  explicit MemtableSampler(rocksdb::DB* db)
-      : db_(db), thread_([this] { Loop(); }) {}
-  ~MemtableSampler() { Stop(); }
+int64_t CurrentRssBytes() {
+  std::string rss = ReadField("/proc/self/status", "VmRSS");
+  int64_t kib = -1;
+  if (!absl::SimpleAtoi(rss.substr(0, rss.find(' ')), &kib)) return -1;
+  return kib * 1024;
+}
 
-  // Stops sampling; returns the largest size seen, in bytes.
+// Polls the RSS and RocksDB's memory properties every 20 ms while alive.
+// Keeps the largest memtable total (active + immutable + pinned, all column
+// families) and the breakdown at the sample with the largest RSS: it tells
+// how much of a case's peak is RocksDB's write buffers, its table readers,
+// its block cache, or our heap.
+class MemorySampler {
+ public:
+  explicit MemorySampler(rocksdb::DB* db)
+      : db_(db), thread_([this] { Loop(); }) {}
+  ~MemorySampler() { Stop(); }
+
+  // Stops sampling; returns the largest memtable total seen, in bytes.
   int64_t Stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -258,17 +291,31 @@ class MemtableSampler {
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
-    return max_;
+    return max_memtables_;
   }
+  // Valid after Stop().
+  const MemoryAtPeak& at_peak() const { return at_peak_; }
 
  private:
+  int64_t Property(const char* name) {
+    uint64_t bytes = 0;
+    if (!db_->GetAggregatedIntProperty(name, &bytes)) return -1;
+    return static_cast<int64_t>(bytes);
+  }
+
   void Loop() {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
-      uint64_t bytes = 0;
-      if (db_->GetAggregatedIntProperty("rocksdb.size-all-mem-tables", &bytes)) {
-        max_ = std::max<int64_t>(max_, static_cast<int64_t>(bytes));
-      }
+      MemoryAtPeak now;
+      now.rss = CurrentRssBytes();
+      now.memtables = Property("rocksdb.size-all-mem-tables");
+      now.table_readers = Property("rocksdb.estimate-table-readers-mem");
+      now.block_cache = Property("rocksdb.block-cache-usage");
+      struct mallinfo2 mi = mallinfo2();
+      now.heap_in_use = static_cast<int64_t>(mi.uordblks + mi.hblkhd);
+      now.heap_free = static_cast<int64_t>(mi.fordblks);
+      max_memtables_ = std::max(max_memtables_, now.memtables);
+      if (now.rss > at_peak_.rss) at_peak_ = now;
       cv_.wait_for(lock, std::chrono::milliseconds(20));
     }
   }
@@ -277,7 +324,8 @@ class MemtableSampler {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  int64_t max_ = 0;
+  int64_t max_memtables_ = 0;
+  MemoryAtPeak at_peak_;
   std::thread thread_;
 };
 
@@ -542,7 +590,7 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
   wo.sync = true;
   std::string problem;
   std::string last_key;
-  MemtableSampler sampler(db.get());
+  MemorySampler sampler(db.get());
   const double cpu_start = CpuSeconds();
   const double start = Now();
   {
@@ -583,6 +631,7 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
   r.seconds = Now() - start;
   r.cpu_seconds = CpuSeconds() - cpu_start;
   r.memtables_peak_bytes = sampler.Stop();
+  r.memory = sampler.at_peak();
   r.peak_rss_kib = PeakRssKib();
   if (r.records < data.tasks) {
     r.note = absl::StrFormat(
@@ -701,13 +750,14 @@ std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
   }
   std::unique_ptr<rocksmigrate::Migrator> migrator = std::move(created).value();
 
-  auto sampler = std::make_unique<MemtableSampler>(handle->db());
+  auto sampler = std::make_unique<MemorySampler>(handle->db());
   double cpu_start = CpuSeconds();
   double start = Now();
   absl::StatusOr<rocksmigrate::RunReport> report = migrator->Migrate();
   r.seconds = Now() - start;
   r.cpu_seconds = CpuSeconds() - cpu_start;
   r.memtables_peak_bytes = sampler->Stop();
+  r.memory = sampler->at_peak();
   r.peak_rss_kib = PeakRssKib();
   r.records = data.tasks;
   r.bytes = data.task_bytes;
@@ -745,13 +795,14 @@ std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
   }
 
   ResetPeakRss();
-  sampler = std::make_unique<MemtableSampler>(handle->db());
+  sampler = std::make_unique<MemorySampler>(handle->db());
   cpu_start = CpuSeconds();
   start = Now();
   absl::StatusOr<rocksmigrate::RunReport> undo = migrator->Rollback(1);
   rb.seconds = Now() - start;
   rb.cpu_seconds = CpuSeconds() - cpu_start;
   rb.memtables_peak_bytes = sampler->Stop();
+  rb.memory = sampler->at_peak();
   rb.peak_rss_kib = PeakRssKib();
   rb.records = data.tasks;  // Every backed-up record is restored.
   rb.bytes = data.task_bytes;
@@ -788,13 +839,14 @@ CaseResult RunDryRun(const Config& cfg, const std::string& path,
     Finish(&r, "Migrator::Create: " + created.status().ToString(), 0);
     return r;
   }
-  MemtableSampler sampler(handle->db());
+  MemorySampler sampler(handle->db());
   const double cpu_start = CpuSeconds();
   const double start = Now();
   absl::StatusOr<rocksmigrate::DryRunReport> report = (*created)->DryRun();
   r.seconds = Now() - start;
   r.cpu_seconds = CpuSeconds() - cpu_start;
   r.memtables_peak_bytes = sampler.Stop();
+  r.memory = sampler.at_peak();
   r.peak_rss_kib = PeakRssKib();
   if (!report.ok()) {
     Finish(&r, "DryRun: " + report.status().ToString(), 0);
@@ -1051,6 +1103,15 @@ nlohmann::json ToJson(const Config& cfg, const Machine& m, const DataStats& data
                              : nlohmann::json(r.memtables_peak_bytes / 1048576.0)},
                         {"ok", r.ok},
                         {"check", r.check}};
+    auto mib = [](int64_t bytes) {
+      return bytes < 0 ? nlohmann::json(nullptr) : nlohmann::json(bytes / 1048576.0);
+    };
+    c["memory_at_peak_mib"] = {{"rss", mib(r.memory.rss)},
+                               {"memtables", mib(r.memory.memtables)},
+                               {"table_readers", mib(r.memory.table_readers)},
+                               {"block_cache", mib(r.memory.block_cache)},
+                               {"heap_in_use", mib(r.memory.heap_in_use)},
+                               {"heap_free", mib(r.memory.heap_free)}};
     if (!r.note.empty()) c["note"] = r.note;
     if (!r.rates.empty()) c["records_per_second_all_runs"] = r.rates;
     cases.push_back(std::move(c));
@@ -1203,6 +1264,7 @@ int main(int argc, char** argv) {
                           r.label, Commas(r.records), r.seconds,
                           Commas(static_cast<uint64_t>(r.rate())),
                           r.peak_rss_kib / 1024.0, r.check));
+      Say("    " + MemoryLine(r.memory));
     }
     if (!cfg.keep) fs::remove_all(path, ec);
     // Let the file system finish this case's deletes and write-back before
