@@ -3,6 +3,7 @@
 #include <deque>
 #include <exception>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -88,17 +89,25 @@ class Pipeline {
       }
       ro.readahead_size = 2 << 20;
       ro.fill_cache = false;  // A one-pass scan; keep the server's cache.
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
-      if (sr.after) {
-        it->Seek(*sr.after);
-        if (it->Valid() && it->key() == rocksdb::Slice(*sr.after)) it->Next();
-      } else {
-        it->Seek(sr.range.begin);
-      }
+      std::unique_ptr<rocksdb::Iterator> it;
+      // Positions a new iterator on the first key after `after` (or at the
+      // range's start).
+      auto open_after = [&](const std::optional<std::string>& after) {
+        it.reset();  // Unpin before pinning again.
+        it.reset(db_->NewIterator(ro, cf));
+        if (after) {
+          it->Seek(*after);
+          if (it->Valid() && it->key() == rocksdb::Slice(*after)) it->Next();
+        } else {
+          it->Seek(sr.range.begin);
+        }
+      };
+      open_after(sr.after);
       RawBatch batch;
       batch.tag = sr.tag;
       size_t bytes = 0;
-      for (; it->Valid(); it->Next()) {
+      size_t since_refresh = 0;
+      while (it->Valid()) {
         size_t item_bytes = it->key().size() + it->value().size();
         if (!batch.items.empty() &&
             (batch.items.size() >= options_.batch_items ||
@@ -110,6 +119,13 @@ class Pipeline {
         }
         batch.items.push_back({it->key().ToString(), it->value().ToString()});
         bytes += item_bytes;
+        since_refresh += item_bytes;
+        if (since_refresh >= options_.iterator_refresh_bytes) {
+          since_refresh = 0;
+          open_after(batch.items.back().key);
+        } else {
+          it->Next();
+        }
       }
       if (!it->status().ok()) {
         // Hand over what was read before the error, then report it: the
@@ -202,6 +218,7 @@ absl::Status RunPipeline(
   PipelineOptions opts = options;
   if (opts.workers < 1) opts.workers = 1;
   if (opts.batch_items < 1) opts.batch_items = 1;
+  if (opts.iterator_refresh_bytes < 1) opts.iterator_refresh_bytes = 1;
   Pipeline pipeline(db, ranges, opts, transform);
   return pipeline.Run(consume);
 }

@@ -77,6 +77,13 @@ struct PipelineOptions {
   // Bytes of keys and values read per batch; a larger record is alone.
   size_t batch_bytes = 2 << 20;
   rocksdb::ColumnFamilyHandle* column_family = nullptr;  // nullptr: default.
+  // The reader replaces its iterator (seeking just past the last key read)
+  // after this many bytes of keys and values. An iterator pins the memtables
+  // and SST files that were live when it was made; one iterator held for a
+  // whole step would keep every memtable it saw and every file compaction
+  // has since replaced, in memory and on disk, growing with the data. A new
+  // iterator also sees writes made since (as a resumed run would).
+  size_t iterator_refresh_bytes = 8 << 20;
 };
 
 // Runs `ranges` through `transform` (on worker threads; must be thread-safe)

@@ -5,6 +5,7 @@ rm_add_test(keys_test SOURCES keys_test.cc LABELS engine)
 rm_add_test(registry_test SOURCES registry_test.cc LABELS engine)
 rm_add_test(migrator_test SOURCES migrator_test.cc LABELS engine)
 rm_add_test(migrator_failure_test SOURCES migrator_failure_test.cc LABELS engine)
+rm_add_test(step_pipeline_test SOURCES step_pipeline_test.cc LABELS engine)
 
 # The crash test kills a real child process: tests/testutil/crash_child.cc.
 add_executable(crash_child testutil/crash_child.cc)
