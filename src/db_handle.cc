@@ -11,6 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/table.h"
 #include "rocksdb/utilities/options_util.h"
 #include "rocksdb/utilities/transaction_db.h"
 
@@ -40,6 +42,30 @@ absl::Status OpenError(const std::string& path, const rocksdb::Status& s) {
     return absl::InvalidArgumentError(text);
   }
   return absl::InternalError(text);
+}
+
+// Index and filter blocks go into one block cache of this size shared by all
+// column families, instead of onto the heap for as long as their file is
+// open: on the heap they grow with the data (about 60 MiB at 10 million
+// 230-byte records, 300 MiB at 50 million); in the cache they are bounded.
+constexpr size_t kBlockCacheBytes = 32 << 20;
+
+// `cf` with its block-based table options changed to keep index and filter
+// blocks in `cache`. Other table formats are left as they are.
+void BoundTableMemory(const std::shared_ptr<rocksdb::Cache>& cache,
+                      rocksdb::ColumnFamilyOptions* cf) {
+  rocksdb::BlockBasedTableOptions table;
+  if (cf->table_factory != nullptr) {
+    const auto* loaded =
+        cf->table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+    if (loaded == nullptr) return;  // Not a block-based table.
+    table = *loaded;
+  }
+  table.block_cache = cache;
+  table.no_block_cache = false;
+  table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  cf->table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 }
 
 }  // namespace
@@ -78,6 +104,10 @@ absl::StatusOr<std::unique_ptr<DbHandle>> DbHandle::Open(
       for (auto& d : loaded) persisted[d.name] = d.options;
     }
   }
+  std::shared_ptr<rocksdb::Cache> block_cache =
+      rocksdb::NewLRUCache(kBlockCacheBytes, /*num_shard_bits=*/-1,
+                           /*strict_capacity_limit=*/false,
+                           /*high_pri_pool_ratio=*/0.5);
   auto cf_options = [&](const std::string& name) {
     auto it = persisted.find(name);
     rocksdb::ColumnFamilyOptions cf = it != persisted.end()
@@ -88,6 +118,7 @@ absl::StatusOr<std::unique_ptr<DbHandle>> DbHandle::Open(
     // transactions take no snapshot, so keep none. (TransactionDB replaces
     // 0 with the full history, hence the smallest positive value.)
     cf.max_write_buffer_size_to_maintain = 1;
+    BoundTableMemory(block_cache, &cf);
     return cf;
   };
 

@@ -7,10 +7,12 @@
 
 #include <filesystem>
 #include <iterator>
+#include <memory>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/table.h"
 #include "tests/cli_test_util.h"
 #include "tests/testutil/test_db.h"
 
@@ -124,6 +126,80 @@ TEST(DbHandleTest, ReadOnlyNeverTakesTheLock) {
   auto primary = DbHandle::Open(path, OpenMode::kReadWrite);
   ASSERT_THAT(primary, IsOk());
   EXPECT_FALSE((*primary)->is_secondary());
+}
+
+constexpr int kFiles = 8;
+constexpr int kRecordsPerFile = 5000;
+
+// Options with 512-byte blocks (a table option that is part of what the
+// database writes; small, so that index blocks outweigh the rest of a table
+// reader).
+rocksdb::Options SmallBlockOptions() {
+  rocksdb::Options options;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_size = 512;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  options.disable_auto_compactions = true;
+  return options;
+}
+
+// Writes kFiles SST files of kRecordsPerFile records each.
+void MakeDbWithFiles(const std::string& path) {
+  rocksdb::Options options = SmallBlockOptions();
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(options, path, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  for (int f = 0; f < kFiles; ++f) {
+    for (int i = 0; i < kRecordsPerFile; ++i) {
+      char key[32];
+      snprintf(key, sizeof(key), "task:%02d:%06d", f, i);
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), key, std::string(100, 'v')).ok());
+    }
+    ASSERT_TRUE(db->Flush(rocksdb::FlushOptions()).ok());
+  }
+}
+
+uint64_t TableReadersAfterFullScan(rocksdb::DB* db) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+  int n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  EXPECT_EQ(n, kFiles * kRecordsPerFile);
+  uint64_t bytes = 0;
+  EXPECT_TRUE(db->GetAggregatedIntProperty("rocksdb.estimate-table-readers-mem", &bytes));
+  return bytes;
+}
+
+// Index and filter blocks live in one bounded block cache, not on the heap
+// per open file; the table options the database was written with are kept.
+TEST(DbHandleTest, KeepsIndexBlocksInABoundedCache) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  MakeDbWithFiles(path);
+  uint64_t plain_readers = 0;
+  {
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(SmallBlockOptions(), path, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    plain_readers = TableReadersAfterFullScan(db.get());
+  }
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    auto h = DbHandle::Open(path, mode);
+    ASSERT_THAT(h, IsOk());
+    const rocksdb::Options options = (*h)->db()->GetOptions();
+    const auto* table =
+        options.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+    ASSERT_NE(table, nullptr);
+    EXPECT_TRUE(table->cache_index_and_filter_blocks);
+    ASSERT_NE(table->block_cache, nullptr);
+    EXPECT_EQ(table->block_cache->GetCapacity(), size_t{32} << 20);
+    EXPECT_EQ(table->block_size, size_t{512}) << "persisted option lost";
+    // The index blocks a plain open keeps per file are in the cache instead.
+    const uint64_t readers = TableReadersAfterFullScan((*h)->db());
+    EXPECT_LT(readers * 4, plain_readers)
+        << "table readers hold " << readers << " bytes, a plain open "
+        << plain_readers;
+  }
 }
 
 }  // namespace
