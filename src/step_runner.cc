@@ -185,6 +185,10 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
   // RocksDB 7.8 an I/O fault inside IngestExternalFile is not survivable (a
   // failed MANIFEST sync leaves the edit while the file is deleted, and the
   // database no longer opens), which the fault suite showed.
+  // One write batch for the whole step, cleared for each batch: its buffer
+  // (about 2 x batch_bytes) is allocated once instead of regrown every
+  // batch beside the memtables' blocks, which fragmented the heap.
+  rocksdb::WriteBatch wb;
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
     const Migration& m = *step.migrations[batch.tag];
     if (batch.error) {
@@ -200,7 +204,7 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
       // The counts depend on what the locked re-read finds.
       RM_RETURN_IF_ERROR(CommitLocked(env, step, batch, &next));
     } else {
-      rocksdb::WriteBatch wb;
+      wb.Clear();
       if (cursor->backup) {
         for (const Change& c : batch.changes) {
           env.backups->PutRecord(&wb, *cursor->info.backup_id, c.key,
@@ -265,8 +269,9 @@ absl::Status RestoreRecords(const StepEnv& env, Cursor* cursor) {
                               ItemResult::Kind::kWrite, std::move(item.value)});
     }
   };
+  rocksdb::WriteBatch wb;  // Reused; see MigrateRecords.
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
-    rocksdb::WriteBatch wb;
+    wb.Clear();
     for (const Change& c : batch.changes) wb.Put(c.key, c.new_value);
     Cursor next = *cursor;
     next.has_last_key = true;
