@@ -192,7 +192,7 @@ TEST(DbHandleTest, KeepsIndexBlocksInABoundedCache) {
     ASSERT_NE(table, nullptr);
     EXPECT_TRUE(table->cache_index_and_filter_blocks);
     ASSERT_NE(table->block_cache, nullptr);
-    EXPECT_EQ(table->block_cache->GetCapacity(), size_t{32} << 20);
+    EXPECT_EQ(table->block_cache->GetCapacity(), size_t{8} << 20);
     EXPECT_EQ(table->block_size, size_t{512}) << "persisted option lost";
     // The index blocks a plain open keeps per file are in the cache instead.
     const uint64_t readers = TableReadersAfterFullScan((*h)->db());

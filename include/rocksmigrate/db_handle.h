@@ -38,7 +38,7 @@ class DbHandle {
   //
   // Memory does not grow with the database: memtable history is off, and
   // every block-based column family keeps its index and filter blocks in one
-  // 32 MiB block cache shared by all column families (RocksDB's
+  // 8 MiB block cache shared by all column families (RocksDB's
   // cache_index_and_filter_blocks) instead of on the heap for each open
   // file. Neither changes the files written.
   static absl::StatusOr<std::unique_ptr<DbHandle>> Open(
