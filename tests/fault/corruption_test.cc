@@ -71,17 +71,23 @@ bool HistoryHasSuccess(rocksdb::DB* db, int from) {
   return false;
 }
 
-class CorruptionTest : public ::testing::TestWithParam<double> {};
-
-TEST_P(CorruptionTest, ReportedNeverSkippedNeverSuccess) {
-  TempDir dir;
-  const std::string path = dir.Sub("db");
+// 3,000 task records and a few others, no big ones: small enough to stay in
+// one or two SST files, large enough for a flipped byte to hit records.
+Dump CorruptionDataset(uint64_t salt) {
   DatasetSpec spec;
   spec.tasks = 3000;
   spec.notes = 5;
   spec.others = 5;
   spec.big = 0;
-  Dump v1 = MakeDataset(TestSeed(500), spec);
+  return MakeDataset(TestSeed(salt), spec);
+}
+
+class CorruptionTest : public ::testing::TestWithParam<double> {};
+
+TEST_P(CorruptionTest, ReportedNeverSkippedNeverSuccess) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  Dump v1 = CorruptionDataset(500);
   Model model(v1);
   CreateDb(path, v1);
   const std::string sst = LargestSst(path);
@@ -169,12 +175,7 @@ class BackupCorruptionTest : public ::testing::TestWithParam<double> {};
 TEST_P(BackupCorruptionTest, RollbackReportsItAndRestoresNothingWrong) {
   TempDir dir;
   const std::string path = dir.Sub("db");
-  DatasetSpec spec;
-  spec.tasks = 3000;
-  spec.notes = 5;
-  spec.others = 5;
-  spec.big = 0;
-  Dump v1 = MakeDataset(TestSeed(600), spec);
+  Dump v1 = CorruptionDataset(600);
   Model model(v1);
   CreateDb(path, v1);
   auto registry = MakeRegistry();
