@@ -173,6 +173,11 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
     }
   };
 
+  // One write batch for the whole step, cleared for each batch, so its
+  // buffer (about 2 x batch_bytes) is allocated once rather than regrown
+  // for every batch.
+  rocksdb::WriteBatch wb;
+
   // Each batch is one synced WAL write (SPEC §4: every commit is durable).
   // Committing without waiting for fsync and syncing behind the writer was
   // tried: after the fault suite made WAL writes and syncs exclusive (a sync
@@ -185,10 +190,6 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
   // RocksDB 7.8 an I/O fault inside IngestExternalFile is not survivable (a
   // failed MANIFEST sync leaves the edit while the file is deleted, and the
   // database no longer opens), which the fault suite showed.
-  // One write batch for the whole step, cleared for each batch: its buffer
-  // (about 2 x batch_bytes) is allocated once instead of regrown every
-  // batch beside the memtables' blocks, which fragmented the heap.
-  rocksdb::WriteBatch wb;
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
     const Migration& m = *step.migrations[batch.tag];
     if (batch.error) {
