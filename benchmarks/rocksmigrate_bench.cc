@@ -64,6 +64,7 @@
 #include "rocksdb/utilities/transaction_db.h"
 #include "rocksdb/version.h"
 #include "rocksdb/write_batch.h"
+#include "rocksmigrate/allocator.h"
 #include "rocksmigrate/db_handle.h"
 #include "rocksmigrate/declarative.h"
 #include "rocksmigrate/migrator.h"
@@ -130,6 +131,7 @@ struct Config {
   int repeat = 1;
   bool keep = false;
   bool memory_scaling = false;
+  bool mmap_threshold_fixed = false;  // rocksmigrate::FixMmapThreshold() worked.
 };
 
 // What the generator wrote.
@@ -179,6 +181,15 @@ struct CaseResult {
   }
   double mb_per_s() const { return seconds > 0 ? bytes / seconds / 1e6 : 0; }
 };
+
+// The allocator setting every case runs under, for the header.
+std::string AllocatorSetting(const Config& cfg) {
+  return cfg.mmap_threshold_fixed
+             ? absl::StrCat("glibc mmap threshold fixed at ",
+                            rocksmigrate::kMmapThresholdBytes >> 10,
+                            " KiB, as in the rocksmigrate tool")
+             : "allocator NOT tuned (not glibc): peaks include heap fragments";
+}
 
 // One line: the RSS breakdown at a case's largest sampled RSS.
 std::string MemoryLine(const MemoryAtPeak& m) {
@@ -1010,9 +1021,8 @@ void PrintTable(std::ostream& out, const Config& cfg, const Machine& m,
       Commas(data.disk_bytes), data.sst_files, data.seconds);
   out << absl::StrFormat(
       "setup   : WAL on, every commit synced; RocksDB default options; each "
-      "case on a fresh copy of one template DB; migrator threads=%d%s; seed %d; "
-      "glibc M_MMAP_THRESHOLD fixed at 256 KiB, as in the rocksmigrate tool\n",
-      cfg.threads, cfg.threads == 0 ? " (= cores)" : "", cfg.seed);
+      "case on a fresh copy of one template DB; migrator threads=%d%s; seed %d; %s\n",
+      cfg.threads, cfg.threads == 0 ? " (= cores)" : "", cfg.seed, AllocatorSetting(cfg));
   out << absl::StrFormat("load    : %s at the start, %s at the end (1/5/15-min load average; "
                          "other work on the machine slows every case)\n",
                          m.load_start, m.load_end);
@@ -1082,7 +1092,8 @@ nlohmann::json ToJson(const Config& cfg, const Machine& m, const DataStats& data
                    {"baseline_records", cfg.baseline_records},
                    {"baseline_seconds", cfg.baseline_seconds},
                    {"wal", true},
-                   {"sync", true}};
+                   {"sync", true},
+                   {"mmap_threshold_fixed", cfg.mmap_threshold_fixed}};
   doc["data"] = {{"records", data.records},
                  {"task_records", data.tasks},
                  {"note_records", data.notes},
@@ -1206,7 +1217,7 @@ int RunMemoryScaling(const Config& base, const std::string& tmp,
       << machine.memory << "; RocksDB " << machine.rocksdb << "; " << machine.build
       << "\n"
       << "setup   : default C++ path (Task v1->v2), backups on, WAL on, synced; "
-      << "glibc M_MMAP_THRESHOLD fixed at 256 KiB, as in the rocksmigrate tool; "
+      << AllocatorSetting(base) << "; "
       << base.repeat << " run(s) per size, each on a fresh copy\n"
       << "load    : " << machine.load_start << " at the start, " << LoadAverage()
       << " at the end\n";
@@ -1279,12 +1290,10 @@ bool ParseNumber(const std::string& text, T* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The allocator setting the rocksmigrate tool makes (tools/rocksmigrate.cc):
-  // a fixed mmap threshold, so freed memtable blocks and compaction buffers
-  // go back to the system instead of fragmenting glibc's heap. Every case,
-  // the baselines included, runs under it.
-  mallopt(M_MMAP_THRESHOLD, 256 << 10);
+  // The allocator setting the rocksmigrate tool makes (rocksmigrate/
+  // allocator.h). Every case, the baselines included, runs under it.
   Config cfg;
+  cfg.mmap_threshold_fixed = rocksmigrate::FixMmapThreshold().ok();
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     auto value = [&](std::string* out) {
