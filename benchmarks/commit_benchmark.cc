@@ -65,18 +65,18 @@ void BuildBatch(const rocksmigrate::MetaStore& meta,
   }
   if (interleaved) {
     for (size_t i = 0; i < n; ++i) {
-      backups.PutRecord(wb, kBackupId, keys[i], v1[i % v1.size()]);
+      backups.PutRecord(wb, backups.write_cf(), kBackupId, keys[i], v1[i % v1.size()]);
       wb->Put(keys[i], v2[i % v2.size()]);
     }
   } else {
     for (size_t i = 0; i < n; ++i) {
-      backups.PutRecord(wb, kBackupId, keys[i], v1[i % v1.size()]);
+      backups.PutRecord(wb, backups.write_cf(), kBackupId, keys[i], v1[i % v1.size()]);
     }
     for (size_t i = 0; i < n; ++i) wb->Put(keys[i], v2[i % v2.size()]);
   }
   rocksmigrate::Cursor cursor;
   cursor.info.run_id = "bench";
-  cursor.info.state = "migrating";
+  cursor.info.state = rocksmigrate::StepState::kMigrating;
   cursor.info.from = 1;
   cursor.info.to = 2;
   cursor.info.backup_id = kBackupId;
@@ -84,7 +84,6 @@ void BuildBatch(const rocksmigrate::MetaStore& meta,
   cursor.info.last_key = keys.back();
   cursor.info.items_migrated = first + n;
   cursor.has_last_key = true;
-  cursor.target = 2;
   meta.PutCursor(wb, cursor);
 }
 
@@ -104,8 +103,8 @@ void BM_CommitBatch(benchmark::State& state) {
   std::vector<std::string> v1, v2;
   Values(&v1, &v2);
   TempDb db;
-  rocksmigrate::MetaStore meta(db.db(), nullptr);
-  rocksmigrate::BackupStore backups(&meta);
+  rocksmigrate::MetaStore meta(db.db());
+  rocksmigrate::BackupStore backups(&meta, nullptr, {});
   uint64_t next = 0;
   int64_t bytes = 0;
   for (auto _ : state) {
@@ -144,8 +143,8 @@ void BM_BuildBatch(benchmark::State& state) {
   std::vector<std::string> v1, v2;
   Values(&v1, &v2);
   TempDb db;  // Only for the column family handles; nothing is written.
-  rocksmigrate::MetaStore meta(db.db(), nullptr);
-  rocksmigrate::BackupStore backups(&meta);
+  rocksmigrate::MetaStore meta(db.db());
+  rocksmigrate::BackupStore backups(&meta, nullptr, {});
   uint64_t next = 0;
   for (auto _ : state) {
     rocksdb::WriteBatch wb;

@@ -748,7 +748,8 @@ std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
   }
   ResetPeakRss();
   auto opened = rocksmigrate::DbHandle::Open(
-      path, rocksmigrate::OpenMode::kReadWrite, DbOptions(), backup_cf);
+      path, rocksmigrate::OpenMode::kReadWrite, DbOptions(),
+      backup_cf ? rocksmigrate::kBackupColumnFamily : "");
   if (!opened.ok()) {
     Finish(&r, "open: " + opened.status().ToString(), 0);
     return done();
@@ -791,9 +792,11 @@ std::vector<CaseResult> RunMigrate(const Config& cfg, const std::string& tmp,
   } else {
     const rocksmigrate::HistoryEntry& e = report->steps[0];
     backup_id = e.backup_id;
-    if (e.status != "success" || e.items_migrated != data.tasks ||
+    if (e.status != rocksmigrate::StepStatus::kSuccess ||
+        e.items_migrated != data.tasks ||
         e.items_skipped != 0 || !e.backup_id) {
-      problem = absl::StrCat("step status '", e.status, "', ", e.items_migrated,
+      problem = absl::StrCat("step status '", rocksmigrate::ToString(e.status),
+                             "', ", e.items_migrated,
                              " migrated, ", e.items_skipped,
                              " skipped, backup ", e.backup_id.value_or("none"),
                              "; expected success, ", data.tasks,

@@ -3,26 +3,60 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "src/keys.h"
 #include "src/rocksdb_status.h"
 
 namespace rocksmigrate {
+namespace {
 
-bool BackupStore::IsBackupId(std::string_view id) {
-  // _backup_YYYYMMDD_HHMMSS[_N]
-  constexpr size_t kStampLen = 8 + 15;  // "_backup_" + "YYYYMMDD_HHMMSS"
-  if (id.size() < kStampLen || id.substr(0, 8) != kBackupPrefix) return false;
-  for (size_t i = 8; i < kStampLen; ++i) {
-    bool digit = id[i] >= '0' && id[i] <= '9';
-    if (i == 16 ? id[i] != '_' : !digit) return false;
+std::string NameOf(rocksdb::ColumnFamilyHandle* cf) {
+  return cf->GetName() == rocksdb::kDefaultColumnFamilyName
+             ? std::string(kDefaultColumnFamilyName)
+             : cf->GetName();
+}
+
+bool UnderPrefixes(std::string_view key,
+                   const std::vector<std::string>& prefixes) {
+  if (!key.empty() && key[0] == '_') return false;  // Never a user record.
+  for (const std::string& p : prefixes) {
+    if (key.substr(0, p.size()) == p) return true;
   }
-  if (id.size() == kStampLen) return true;
-  if (id[kStampLen] != '_' || id.size() == kStampLen + 1) return false;
-  for (size_t i = kStampLen + 1; i < id.size(); ++i) {
-    if (id[i] < '0' || id[i] > '9') return false;
+  return false;
+}
+
+}  // namespace
+
+BackupStore::BackupStore(
+    const MetaStore* meta, rocksdb::ColumnFamilyHandle* write_cf,
+    const std::vector<rocksdb::ColumnFamilyHandle*>& others)
+    : meta_(meta),
+      write_cf_(write_cf != nullptr ? write_cf
+                                    : meta->db()->DefaultColumnFamily()) {
+  all_.push_back(write_cf_);
+  auto add = [this](rocksdb::ColumnFamilyHandle* cf) {
+    for (rocksdb::ColumnFamilyHandle* h : all_) {
+      if (h->GetID() == cf->GetID()) return;
+    }
+    all_.push_back(cf);
+  };
+  add(meta->db()->DefaultColumnFamily());
+  for (rocksdb::ColumnFamilyHandle* cf : others) {
+    if (cf != nullptr) add(cf);
   }
-  return true;
+}
+
+std::string BackupStore::write_cf_name() const { return NameOf(write_cf_); }
+
+absl::StatusOr<rocksdb::ColumnFamilyHandle*> BackupStore::Resolve(
+    const std::string& name) const {
+  const std::string wanted = name.empty() ? kDefaultColumnFamilyName : name;
+  for (rocksdb::ColumnFamilyHandle* cf : all_) {
+    if (NameOf(cf) == wanted) return cf;
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the backup is in column family '", PrintableKey(wanted),
+      "', which this migrator was not given (MigratorOptions::"
+      "backup_column_family or column_families); nothing was written"));
 }
 
 absl::StatusOr<std::string> BackupStore::NewId(absl::Time now) const {
@@ -30,19 +64,22 @@ absl::StatusOr<std::string> BackupStore::NewId(absl::Time now) const {
       kBackupPrefix, absl::FormatTime("%Y%m%d_%H%M%S", now, absl::UTCTimeZone()));
   for (int n = 1; n < 100000; ++n) {
     std::string id = n == 1 ? stamp : absl::StrCat(stamp, "_", n);
-    // Taken if a manifest or any record of that id exists.
-    rocksdb::ReadOptions ro;
-    std::unique_ptr<rocksdb::Iterator> it(
-        meta_->db()->NewIterator(ro, meta_->backup_cf()));
-    it->Seek(id);
-    if (!it->status().ok()) {
-      return FromRocksDb(it->status(), "looking for a free backup id");
-    }
     bool taken = false;
-    if (it->Valid()) {
-      std::string_view k(it->key().data(), it->key().size());
-      taken = k == id || (k.size() > id.size() && k.compare(0, id.size(), id) == 0 &&
-                           k[id.size()] == ':');
+    for (rocksdb::ColumnFamilyHandle* cf : all_) {
+      // Taken if a manifest or any record of that id exists.
+      std::unique_ptr<rocksdb::Iterator> it(
+          meta_->db()->NewIterator(rocksdb::ReadOptions(), cf));
+      it->Seek(id);
+      if (!it->status().ok()) {
+        return FromRocksDb(it->status(), "looking for a free backup id");
+      }
+      if (it->Valid()) {
+        std::string_view k(it->key().data(), it->key().size());
+        taken = k == id || (k.size() > id.size() &&
+                            k.compare(0, id.size(), id) == 0 &&
+                            k[id.size()] == ':');
+      }
+      if (taken) break;
     }
     if (!taken) return id;
   }
@@ -51,60 +88,73 @@ absl::StatusOr<std::string> BackupStore::NewId(absl::Time now) const {
 }
 
 absl::StatusOr<std::optional<BackupInfo>> BackupStore::Get(
-    const std::string& id) const {
-  std::string value;
-  rocksdb::Status s =
-      meta_->db()->Get(rocksdb::ReadOptions(), meta_->backup_cf(), id, &value);
-  if (s.IsNotFound()) return std::optional<BackupInfo>();
-  if (!s.ok()) return FromRocksDb(s, absl::StrCat("reading backup ", id));
-  auto j = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
-  auto info = BackupInfoFromJson(j);
-  if (!info.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("backup manifest ", id, " is unreadable"));
+    const std::string& id, const std::string& cf_name) const {
+  std::vector<rocksdb::ColumnFamilyHandle*> where;
+  if (cf_name.empty()) {
+    where = all_;
+  } else {
+    absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf = Resolve(cf_name);
+    if (!cf.ok()) return cf.status();
+    where.push_back(*cf);
   }
-  return std::optional<BackupInfo>(std::move(*info));
+  for (rocksdb::ColumnFamilyHandle* cf : where) {
+    absl::StatusOr<std::optional<std::string>> value = meta_->Get(id, cf);
+    if (!value.ok()) return value.status();
+    if (!value->has_value()) continue;
+    absl::StatusOr<BackupInfo> info = DecodeManifest(**value, id);
+    if (!info.ok()) return info.status();
+    info->column_family = NameOf(cf);
+    return std::optional<BackupInfo>(std::move(*info));
+  }
+  return std::optional<BackupInfo>();
 }
 
 absl::StatusOr<std::vector<BackupInfo>> BackupStore::List() const {
   std::vector<BackupInfo> out;
-  rocksdb::ReadOptions ro;
   const std::string upper = *PrefixSuccessor(kBackupPrefix);
-  rocksdb::Slice upper_slice(upper);
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(
-      meta_->db()->NewIterator(ro, meta_->backup_cf()));
-  for (it->Seek(kBackupPrefix); it->Valid();) {
-    std::string key = it->key().ToString();
-    if (IsBackupId(key)) {
-      auto j = nlohmann::json::parse(it->value().ToString(), nullptr, false);
-      auto info = BackupInfoFromJson(j);
-      if (!info.ok()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("backup manifest ", key, " is unreadable"));
+  for (rocksdb::ColumnFamilyHandle* cf : all_) {
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(meta_->db()->NewIterator(ro, cf));
+    for (it->Seek(kBackupPrefix); it->Valid();) {
+      std::string key = it->key().ToString();
+      if (IsBackupId(key)) {
+        absl::StatusOr<BackupInfo> info = DecodeManifest(
+            std::string_view(it->value().data(), it->value().size()), key);
+        if (info.ok()) {
+          out.push_back(std::move(*info));
+        } else {
+          BackupInfo bad;
+          bad.id = key;
+          bad.readable = false;
+          bad.problem = std::string(info.status().message());
+          out.push_back(std::move(bad));
+        }
+        out.back().column_family = NameOf(cf);
+        it->Seek(absl::StrCat(key, ";"));  // Jump over its records.
+        continue;
       }
-      out.push_back(std::move(*info));
-      it->Seek(absl::StrCat(key, ";"));  // Jump over its records.
-      continue;
+      // A record whose manifest is gone: jump past its backup id.
+      size_t colon = key.find(':');
+      if (colon == std::string::npos) {
+        it->Next();
+      } else {
+        it->Seek(absl::StrCat(key.substr(0, colon), ";"));
+      }
     }
-    // A record whose manifest is gone (cannot happen through our writes):
-    // jump past its backup id.
-    size_t colon = key.find(':');
-    if (colon == std::string::npos) {
-      it->Next();
-    } else {
-      it->Seek(absl::StrCat(key.substr(0, colon), ";"));
-    }
+    if (!it->status().ok()) return FromRocksDb(it->status(), "listing backups");
   }
-  if (!it->status().ok()) return FromRocksDb(it->status(), "listing backups");
   std::stable_sort(out.begin(), out.end(),
                    [](const BackupInfo& a, const BackupInfo& b) {
                      // In one millisecond, "_10" is newer than "_2": compare
                      // the suffix as a number (length first), not as text.
-                     if (a.created_at != b.created_at) {
-                       return a.created_at < b.created_at;
-                     }
-                     if (a.id.size() != b.id.size()) {
+                     // Unreadable manifests sort by their id's stamp.
+                     const std::string& ta = a.readable ? a.created_at : a.id;
+                     const std::string& tb = b.readable ? b.created_at : b.id;
+                     if (a.readable == b.readable && ta != tb) return ta < tb;
+                     if (a.id.size() != b.id.size() &&
+                         a.id.compare(0, 23, b.id, 0, 23) == 0) {
                        return a.id.size() < b.id.size();
                      }
                      return a.id < b.id;
@@ -112,23 +162,70 @@ absl::StatusOr<std::vector<BackupInfo>> BackupStore::List() const {
   return out;
 }
 
-void BackupStore::PutManifest(rocksdb::WriteBatch* batch,
-                              const BackupInfo& info) const {
-  batch->Put(meta_->backup_cf(), info.id, DumpMetadata(ToJson(info)));
+absl::StatusOr<BackupVerification> BackupStore::Verify(
+    const BackupInfo& info, uint64_t expected_items) const {
+  BackupVerification v;
+  v.backup = info;
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf = Resolve(info.column_family);
+  if (!cf.ok()) return cf.status();
+  const KeyRange range = BackupRecordRange(info.id);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper(*range.end);
+  ro.iterate_upper_bound = &upper;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(meta_->db()->NewIterator(ro, *cf));
+  const size_t strip = info.id.size() + 1;
+  std::string first_outside;
+  for (it->Seek(range.begin); it->Valid(); it->Next()) {
+    ++v.records_present;
+    std::string_view key(it->key().data() + strip, it->key().size() - strip);
+    if (!UnderPrefixes(key, info.prefixes)) {
+      if (v.records_outside_prefixes++ == 0) first_outside = std::string(key);
+    }
+  }
+  if (!it->status().ok()) {
+    return FromRocksDb(it->status(),
+                       absl::StrCat("reading the records of backup ", info.id));
+  }
+  std::string problem;
+  if (v.records_present != expected_items) {
+    problem = absl::StrCat("it holds ", v.records_present,
+                           " records where the step backed up ",
+                           expected_items);
+  } else if (v.records_outside_prefixes > 0) {
+    problem = absl::StrCat(v.records_outside_prefixes,
+                           " of its records lie outside its prefixes (first: '",
+                           PrintableKey(first_outside), "')");
+  }
+  v.status = problem.empty()
+                 ? absl::OkStatus()
+                 : absl::DataLossError(absl::StrCat(
+                       "backup ", info.id, " (step v", info.from, " -> v",
+                       info.to, ") does not hold what its manifest says: ",
+                       problem));
+  return v;
 }
 
-void BackupStore::PutRecord(rocksdb::WriteBatch* batch, std::string_view id,
-                            std::string_view key,
+void BackupStore::PutManifest(rocksdb::WriteBatch* batch,
+                              rocksdb::ColumnFamilyHandle* cf,
+                              const BackupInfo& info) const {
+  batch->Put(cf, info.id, EncodeManifest(info));
+}
+
+void BackupStore::PutRecord(rocksdb::WriteBatch* batch,
+                            rocksdb::ColumnFamilyHandle* cf,
+                            std::string_view id, std::string_view key,
                             std::string_view value) const {
   std::string k = BackupRecordKey(id, key);
-  batch->Put(meta_->backup_cf(), k, rocksdb::Slice(value.data(), value.size()));
+  batch->Put(cf, k, rocksdb::Slice(value.data(), value.size()));
 }
 
 void BackupStore::StageDelete(rocksdb::WriteBatch* batch,
+                              rocksdb::ColumnFamilyHandle* cf,
                               const std::string& id) const {
   KeyRange range = BackupRecordRange(id);
-  batch->DeleteRange(meta_->backup_cf(), range.begin, *range.end);
-  batch->Delete(meta_->backup_cf(), id);
+  batch->DeleteRange(cf, range.begin, *range.end);
+  batch->Delete(cf, id);
 }
 
 }  // namespace rocksmigrate

@@ -1,14 +1,19 @@
 #include "rocksmigrate/db_handle.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <system_error>
 #include <utility>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "rocksdb/cache.h"
@@ -19,21 +24,32 @@
 namespace rocksmigrate {
 namespace {
 
-// RocksDB reports a LOCK file held by another process as an IOError such as
-// "While lock file: DIR/LOCK: Resource temporarily unavailable".
-bool IsLockError(const rocksdb::Status& s) {
-  if (!s.IsIOError()) return false;
-  const std::string text = s.ToString();
-  return absl::StrContains(text, "lock") || absl::StrContains(text, "LOCK") ||
-         absl::StrContains(text, "Resource temporarily unavailable");
+// The pid of another process holding RocksDB's LOCK file of the database at
+// `path`, or nullopt when none does. RocksDB locks that file with a POSIX
+// record lock (fcntl F_SETLK); F_GETLK names the holder. The open's status
+// is not parsed: its text is RocksDB's and may contain any path.
+std::optional<pid_t> LockHolder(const std::string& path) {
+  const std::string lock_file = (std::filesystem::path(path) / "LOCK").string();
+  const int fd = ::open(lock_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct flock query = {};
+  query.l_type = F_WRLCK;
+  query.l_whence = SEEK_SET;
+  query.l_start = 0;
+  query.l_len = 0;
+  const int rc = ::fcntl(fd, F_GETLK, &query);
+  ::close(fd);
+  if (rc != 0 || query.l_type == F_UNLCK) return std::nullopt;
+  return query.l_pid;
 }
 
 absl::Status OpenError(const std::string& path, const rocksdb::Status& s) {
-  if (IsLockError(s)) {
-    return absl::UnavailableError(absl::StrCat(
-        "database ", path,
-        " is locked by another process (a running server?); stop it, or use a "
-        "read-only command (status, history, validate, backups list)"));
+  if (s.IsIOError()) {
+    if (std::optional<pid_t> holder = LockHolder(path)) {
+      return absl::UnavailableError(absl::StrCat(
+          "database ", path, " is locked by another process (pid ", *holder,
+          ", a running server?)"));
+    }
   }
   const std::string text =
       absl::StrCat("cannot open database ", path, ": ", s.ToString());
@@ -42,6 +58,38 @@ absl::Status OpenError(const std::string& path, const rocksdb::Status& s) {
     return absl::InvalidArgumentError(text);
   }
   return absl::InternalError(text);
+}
+
+constexpr char kSecondaryDirStem[] = "rocksmigrate-secondary-";
+
+// Removes the scratch directories of secondary instances whose process is
+// gone (killed before its DbHandle was destroyed). A directory is named
+// "rocksmigrate-secondary-<pid>-XXXXXX"; one whose pid is alive, or whose
+// name does not parse, is left alone.
+void RemoveStaleSecondaryDirs(const std::filesystem::path& tmp) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(tmp, ec);
+  if (ec) return;
+  for (const std::filesystem::directory_entry& entry : it) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(kSecondaryDirStem, 0) != 0) continue;
+    const std::string rest = name.substr(sizeof(kSecondaryDirStem) - 1);
+    const size_t dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0) continue;
+    pid_t pid = 0;
+    bool digits = true;
+    for (size_t i = 0; i < dash; ++i) {
+      if (rest[i] < '0' || rest[i] > '9' || pid > 100000000) {
+        digits = false;
+        break;
+      }
+      pid = pid * 10 + (rest[i] - '0');
+    }
+    if (!digits || pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // Alive, or unknown.
+    std::error_code remove_ec;
+    std::filesystem::remove_all(entry.path(), remove_ec);
+  }
 }
 
 // Index and filter blocks go into one block cache of this size shared by all
@@ -75,7 +123,7 @@ void BoundTableMemory(const std::shared_ptr<rocksdb::Cache>& cache,
 
 absl::StatusOr<std::unique_ptr<DbHandle>> DbHandle::Open(
     const std::string& path, OpenMode mode, const rocksdb::Options& options,
-    bool create_backup_cf) {
+    const std::string& create_column_family) {
   std::error_code ec;
   // Nothing creates a database by accident (SPEC §8.7): a directory without
   // a CURRENT file is not a database.
@@ -128,16 +176,15 @@ absl::StatusOr<std::unique_ptr<DbHandle>> DbHandle::Open(
   auto handle = std::unique_ptr<DbHandle>(new DbHandle());
   handle->path_ = path;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  bool has_backup_cf = false;
+  bool has_wanted = false;
   for (const std::string& name : names) {
     descriptors.emplace_back(name, cf_options(name));
-    if (name == kBackupColumnFamily) has_backup_cf = true;
+    if (name == create_column_family) has_wanted = true;
   }
-
-  const bool add_backup_cf =
-      mode == OpenMode::kReadWrite && create_backup_cf && !has_backup_cf;
-  if (add_backup_cf) {
-    descriptors.emplace_back(kBackupColumnFamily, cf_options(kBackupColumnFamily));
+  if (mode == OpenMode::kReadWrite && !create_column_family.empty() &&
+      !has_wanted) {
+    descriptors.emplace_back(create_column_family,
+                             cf_options(create_column_family));
     open_options.create_missing_column_families = true;
   }
 
@@ -154,14 +201,15 @@ absl::StatusOr<std::unique_ptr<DbHandle>> DbHandle::Open(
   // Reading: always as a secondary instance, which takes no lock and never
   // writes to the database's files, so a server can open (or hold) the
   // database while we read it.
+  std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+  if (ec) tmp = "/tmp";
+  RemoveStaleSecondaryDirs(tmp);
   std::string dir_template =
-      (std::filesystem::temp_directory_path(ec) / "rocksmigrate-secondary-XXXXXX")
-          .string();
-  if (ec) dir_template = "/tmp/rocksmigrate-secondary-XXXXXX";
+      (tmp / absl::StrCat(kSecondaryDirStem, ::getpid(), "-XXXXXX")).string();
   if (mkdtemp(dir_template.data()) == nullptr) {
     return absl::InternalError(absl::StrCat(
-        "cannot create a temporary directory to read the locked database ",
-        path, " as a secondary instance"));
+        "cannot create a temporary directory in ", tmp.string(),
+        " to read the database ", path, " as a secondary instance"));
   }
   handle->secondary_dir_ = dir_template;
   handle->secondary_ = true;
@@ -195,8 +243,13 @@ DbHandle::~DbHandle() {
 }
 
 rocksdb::ColumnFamilyHandle* DbHandle::backup_column_family() const {
+  return column_family(kBackupColumnFamily);
+}
+
+rocksdb::ColumnFamilyHandle* DbHandle::column_family(
+    const std::string& name) const {
   for (rocksdb::ColumnFamilyHandle* h : handles_) {
-    if (h->GetName() == kBackupColumnFamily) return h;
+    if (h->GetName() == name) return h;
   }
   return nullptr;
 }

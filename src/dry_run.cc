@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksmigrate/status_macros.h"
 #include "src/keys.h"
+#include "src/metadata.h"
 #include "src/migrator_impl.h"
 #include "src/progress_meter.h"
 #include "src/step_pipeline.h"
@@ -41,29 +42,42 @@ const Migration* MigrationFor(const Step& step, std::string_view key) {
 
 }  // namespace
 
+namespace {
+
+// True if `key` was migrated by the step in flight of `cursor` already
+// (the step's migrations in prefix order, each prefix in key order).
+bool DoneByCursor(const Step& step, const Cursor& cursor, std::string_view key) {
+  for (size_t i = 0; i < step.migrations.size(); ++i) {
+    const std::string p = step.migrations[i]->prefix();
+    if (key.substr(0, p.size()) != p) continue;
+    if (i != cursor.prefix_index) return i < cursor.prefix_index;
+    return cursor.has_last_key && key <= cursor.info.last_key;
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::StatusOr<DryRunReport> Migrator::Impl::DryRun(
     std::optional<int> target) const {
-  auto st = ReadState();
-  if (!st.ok()) return st.status();
-  RM_RETURN_IF_ERROR(CheckNotNewer(*st));
-  const int goal = target.value_or(NewestVersion());
-  if (goal > NewestVersion()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no migration goes to v", goal, "; the newest known version is v",
-        NewestVersion()));
-  }
-  if (goal < st->current) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the database is at v", st->current, ", above the target v", goal,
-        "; use rollback --to ", goal));
-  }
+  RM_ASSIGN_OR_RETURN(MigratePlan plan, PreflightMigrate(target));
   DryRunReport report;
-  report.from_version = st->current;
-  report.to_version = goal;
-  if (goal == st->current || st->empty) return report;
-  auto planned = registry_->PlanPath(st->current, goal);
-  if (!planned.ok()) return planned.status();
-  const std::vector<Step> path = std::move(*planned);
+  report.from_version = plan.snap.current;
+  report.to_version = plan.goal;
+  report.in_flight_action = plan.action;
+  report.would_stamp = plan.stamp;
+  if (plan.action && *plan.action != InFlightAction::kResumeStep) {
+    report.to_version = plan.snap.current;
+    return report;  // Migrate() would finish the restore and stop.
+  }
+  std::vector<Step> path;
+  std::optional<Cursor> resume;
+  if (plan.resume != nullptr) {
+    path.push_back(*plan.resume);
+    resume = plan.snap.cursor;
+  }
+  for (const Step& s : plan.steps) path.push_back(s);
+  if (path.empty()) return report;
 
   std::set<std::string> all;
   for (const Step& step : path) {
@@ -73,6 +87,8 @@ absl::StatusOr<DryRunReport> Migrator::Impl::DryRun(
     for (const Migration* m : step.migrations) {
       ds.migrations.push_back(m->name());
       all.insert(m->prefix());
+      RM_ASSIGN_OR_RETURN(bool has, meta_.HasRecordsUnder(m->prefix()));
+      if (!has) ds.empty_prefixes.push_back(m->prefix());
     }
     report.steps.push_back(std::move(ds));
   }
@@ -94,13 +110,17 @@ absl::StatusOr<DryRunReport> Migrator::Impl::DryRun(
   popt.batch_items = options_.batch_items;
   popt.batch_bytes = options_.batch_bytes;
 
-  auto transform = [&path](RawBatch& raw, PreparedBatch* out) {
+  if (resume) report.steps.front().resumes_in_flight = true;
+  auto transform = [&path, &resume](RawBatch& raw, PreparedBatch* out) {
     out->dry_counts.resize(path.size());
     for (RawItem& item : raw.items) {
       std::string value = std::move(item.value);
       for (size_t i = 0; i < path.size(); ++i) {
         const Migration* m = MigrationFor(path[i], item.key);
         if (m == nullptr) continue;
+        if (i == 0 && resume && DoneByCursor(path[0], *resume, item.key)) {
+          continue;  // Migrated before the run stopped.
+        }
         DryRunCounts& counts = out->dry_counts[i];
         absl::StatusOr<ItemResult> r = CallMigration(*m, item.key, value);
         if (!r.ok()) {
@@ -113,6 +133,7 @@ absl::StatusOr<DryRunReport> Migrator::Impl::DryRun(
         }
         if (r->kind() == ItemResult::Kind::kKeep) {
           ++counts.skipped;
+          if (r->newer()) ++counts.ahead;
           continue;
         }
         ++counts.migrate;
@@ -136,6 +157,7 @@ absl::StatusOr<DryRunReport> Migrator::Impl::DryRun(
       ds.items_to_migrate += c.migrate;
       ds.items_to_delete += c.remove;
       ds.items_skipped += c.skipped;
+      ds.items_ahead += c.ahead;
       ds.items_failed += c.failed;
       ds.bytes_to_write += c.bytes;
       for (ItemFailure& f : c.failures) {

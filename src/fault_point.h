@@ -1,11 +1,12 @@
-// Named fault points: places in the engine where a test can crash the
-// process, after RocksDB's kill points (which Debian's release build of
+// Named fault points: places in the engine where a test can stop or crash
+// the process, after RocksDB's sync points (which Debian's release build of
 // RocksDB compiles out).
 //
-// Arming, for crash tests that run the engine in a child process: the
-// environment variable RM_FAULT_POINT="name:N" makes the N-th pass through
-// the point `name` (N defaults to 1) kill the process with SIGKILL.
-// In-process tests may set a callback with TEST_SetFaultPointCallback().
+// Only test code arms them: TEST_SetFaultPointCallback() from a test, or, in
+// the crash tests' child programs, tests/testutil/fault_point_env.h, which
+// reads RM_FAULT_POINT="name:N" and kills the process at the N-th pass. The
+// library itself never reads the environment, so no variable can make a
+// server's process kill itself.
 //
 // The points:
 //   step_start           after a step's cursor and manifest are committed
@@ -15,7 +16,7 @@
 //   after_commit         right after a batch commit returns
 //   before_step_finish   every batch committed, version not yet bumped
 //   between_steps        a step finished, the next not started
-//   rollback_batch       after each restore batch of a rollback commits
+//   rollback_batch       after each restore batch commits
 //   before_rollback_finish  every record restored, not yet recorded
 //   prune_between        between two backups deleted by PruneBackups
 #ifndef ROCKSMIGRATE_SRC_FAULT_POINT_H_
@@ -26,7 +27,8 @@
 
 namespace rocksmigrate {
 
-// Called by the engine at each named point. Cheap when nothing is armed.
+// Called by the engine at each named point. One atomic load when nothing is
+// armed.
 void FaultPoint(const char* name);
 
 // Test hook: runs `callback` at every pass through `name`; an empty callback

@@ -4,6 +4,8 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "rocksmigrate/status_macros.h"
+#include "src/json_parse.h"
 
 namespace rocksmigrate {
 
@@ -28,18 +30,8 @@ absl::StatusOr<int64_t> RecordSchemaVersion(const Json& record) {
 
 absl::StatusOr<ItemResult> JsonMigration::Migrate(
     std::string_view key, std::string_view value) const {
-  // nlohmann's lexer takes a NUL byte for the end of the input, so
-  // `{"a":1}\0<more bytes>` would parse and be rewritten without its tail.
-  // No JSON text holds a raw NUL.
-  if (value.find('\0') != std::string_view::npos) {
-    return absl::InvalidArgumentError(
-        "value is not valid JSON (it holds a NUL byte)");
-  }
-  Json record = Json::parse(value.begin(), value.end(), nullptr,
-                            /*allow_exceptions=*/false);
-  if (record.is_discarded()) {
-    return absl::InvalidArgumentError("value is not valid JSON");
-  }
+  Json record;
+  RM_RETURN_IF_ERROR(ParseJsonExactly(value, &record));
   if (!record.is_object()) {
     return absl::InvalidArgumentError(
         absl::StrCat("value is a JSON ", record.type_name(),
@@ -47,14 +39,23 @@ absl::StatusOr<ItemResult> JsonMigration::Migrate(
   }
   absl::StatusOr<int64_t> version = RecordSchemaVersion(record);
   if (!version.ok()) return version.status();
-  if (*version >= to()) return ItemResult::Keep();
+  if (*version > to()) return ItemResult::KeepNewer();
+  if (*version == to()) return ItemResult::Keep();
   absl::Status s = Transform(key, record);
   if (!s.ok()) return s;
   if (!record.is_object()) {
     return absl::InvalidArgumentError("the transform left a non-object value");
   }
+  // Serializing recurses: a value the transform nested past the bound is an
+  // item error, not a stack overflow.
+  if (JsonDepth(record) > kMaxJsonDepth) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the transform left a value nested deeper than ", kMaxJsonDepth,
+        " arrays and objects"));
+  }
   record["schema_version"] = to();
-  // Strict UTF-8 on output: a string the transform made invalid is an error.
+  // Strict UTF-8 on output: a string the transform made invalid is an error
+  // (dump throws; the migrator's one catch turns it into an item error).
   return ItemResult::Write(record.dump());
 }
 

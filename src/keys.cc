@@ -37,6 +37,52 @@ KeyRange BackupRecordRange(std::string_view backup_id) {
   return KeyRange{id + ":", id + ";"};
 }
 
+bool IsBackupId(std::string_view id) {
+  // _backup_YYYYMMDD_HHMMSS[_N]
+  constexpr size_t kPrefixLen = sizeof(kBackupPrefix) - 1;
+  constexpr size_t kStampLen = kPrefixLen + 15;  // + "YYYYMMDD_HHMMSS"
+  if (id.size() < kStampLen || id.substr(0, kPrefixLen) != kBackupPrefix) {
+    return false;
+  }
+  for (size_t i = kPrefixLen; i < kStampLen; ++i) {
+    bool digit = id[i] >= '0' && id[i] <= '9';
+    if (i == kPrefixLen + 8 ? id[i] != '_' : !digit) return false;
+  }
+  if (id.size() == kStampLen) return true;
+  if (id[kStampLen] != '_' || id.size() == kStampLen + 1 ||
+      id.size() > kStampLen + 10 || id[kStampLen + 1] == '0') {
+    return false;
+  }
+  for (size_t i = kStampLen + 1; i < id.size(); ++i) {
+    if (id[i] < '0' || id[i] > '9') return false;
+  }
+  return true;
+}
+
+std::string HistoryEntryKey(uint64_t seq) {
+  return absl::StrFormat("%s%020u", kHistoryEntryPrefix, seq);
+}
+
+std::optional<uint64_t> HistoryEntrySeq(std::string_view key) {
+  constexpr size_t kPrefixLen = sizeof(kHistoryEntryPrefix) - 1;
+  if (key.size() != kPrefixLen + 20 ||
+      key.substr(0, kPrefixLen) != kHistoryEntryPrefix) {
+    return std::nullopt;
+  }
+  uint64_t seq = 0;
+  for (char c : key.substr(kPrefixLen)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    if (seq > (UINT64_MAX - 9) / 10) return std::nullopt;
+    seq = seq * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return seq;
+}
+
+bool IsRepairableKey(std::string_view key) {
+  return key == kSchemaVersionKey || key == kProgressKey || key == kLockKey ||
+         key == kHistoryKey || HistoryEntrySeq(key).has_value();
+}
+
 std::string HexEncode(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

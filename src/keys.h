@@ -2,6 +2,7 @@
 #ifndef ROCKSMIGRATE_SRC_KEYS_H_
 #define ROCKSMIGRATE_SRC_KEYS_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,11 @@ inline constexpr char kHistoryKey[] = "_migration_history";
 inline constexpr char kProgressKey[] = "_migration_progress";
 inline constexpr char kLockKey[] = "_migration_lock";
 inline constexpr char kBackupPrefix[] = "_backup_";
+// History entries, one per key: kHistoryEntryPrefix + 20 decimal digits
+// (the entry's sequence number, from 1). `_migration_history` itself holds
+// the header that says so (or, in databases written before, the whole
+// history as one JSON array).
+inline constexpr char kHistoryEntryPrefix[] = "_migration_history:";
 
 // A half-open key range [begin, end); no `end` means unbounded.
 struct KeyRange {
@@ -35,6 +41,20 @@ std::vector<KeyRange> UserRanges(std::string_view prefix);
 std::string BackupRecordKey(std::string_view backup_id, std::string_view key);
 // The range of a backup's record keys: [id + ":", id + ";").
 KeyRange BackupRecordRange(std::string_view backup_id);
+
+// True if `id` names a backup manifest key ("_backup_YYYYMMDD_HHMMSS" and
+// an optional "_N", N a positive decimal number).
+bool IsBackupId(std::string_view id);
+
+// The key of history entry `seq`, and back (nullopt unless `key` is exactly
+// kHistoryEntryPrefix and 20 digits).
+std::string HistoryEntryKey(uint64_t seq);
+std::optional<uint64_t> HistoryEntrySeq(std::string_view key);
+
+// True for the bookkeeping keys a repair may remove: `_schema_version`,
+// `_migration_progress`, `_migration_lock`, `_migration_history` and the
+// history entry keys.
+bool IsRepairableKey(std::string_view key);
 
 // Lowercase hex and back (for binary keys inside JSON metadata).
 std::string HexEncode(std::string_view bytes);

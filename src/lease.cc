@@ -27,8 +27,7 @@ std::string HostName() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Lease>> Lease::Acquire(const MetaStore* meta,
-                                                      absl::Duration wait,
-                                                      absl::Time now) {
+                                                      absl::Duration wait) {
   const rocksdb::DB* key = meta->db();
   {
     absl::MutexLock lock(&g_mu);
@@ -45,23 +44,29 @@ absl::StatusOr<std::unique_ptr<Lease>> Lease::Acquire(const MetaStore* meta,
     }
     Held().insert(key);
   }
-  std::unique_ptr<Lease> lease(new Lease(meta));
+  return std::unique_ptr<Lease>(new Lease(meta));
+}
+
+absl::Status Lease::Record(absl::Time now) {
+  if (recorded_) return absl::OkStatus();
   nlohmann::json holder = {{"owner", "rocksmigrate"},
                            {"pid", static_cast<int64_t>(getpid())},
                            {"host", HostName()},
                            {"acquired_at", FormatIsoTime(now)}};
   rocksdb::WriteBatch batch;
-  batch.Put(kLockKey, holder.dump());
-  absl::Status s = meta->Commit(&batch, "writing _migration_lock");
-  if (!s.ok()) return s;  // ~Lease frees the slot.
-  return lease;
+  batch.Put(kLockKey, DumpMetadata(holder));
+  absl::Status s = meta_->Commit(&batch, "writing _migration_lock");
+  if (s.ok()) recorded_ = true;
+  return s;
 }
 
 Lease::~Lease() {
-  rocksdb::WriteBatch batch;
-  batch.Delete(kLockKey);
-  absl::Status s = meta_->Commit(&batch, "deleting _migration_lock");
-  if (!s.ok()) VLOG(1) << "rocksmigrate: " << s;
+  if (recorded_) {
+    rocksdb::WriteBatch batch;
+    batch.Delete(kLockKey);
+    absl::Status s = meta_->Commit(&batch, "deleting _migration_lock");
+    if (!s.ok()) VLOG(1) << "rocksmigrate: " << s;
+  }
   absl::MutexLock lock(&g_mu);
   Held().erase(meta_->db());
 }

@@ -1,11 +1,18 @@
-// The bookkeeping keys of SPEC §2 (`_schema_version`, `_migration_history`,
-// `_migration_progress`) and the one function that commits a write.
+// The bookkeeping keys of SPEC §2 other than the history and the backups
+// (`_schema_version`, `_migration_progress`), their strict codecs, and the
+// one function that commits a write.
+//
+// Every decoder is strict: a value that is not exactly what an encoder here
+// writes (a missing, unknown or mistyped field, a number out of range, a
+// state and reason that do not go together) is FailedPrecondition naming the
+// key and the field, with the key attached as a payload (BookkeepingKeyOf).
 #ifndef ROCKSMIGRATE_SRC_METADATA_H_
 #define ROCKSMIGRATE_SRC_METADATA_H_
 
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -24,20 +31,34 @@ struct Cursor {
   InFlight info;               // run id, state, reason, step, backup, counts.
   size_t prefix_index = 0;     // Index into the step's migrations (by prefix).
   bool has_last_key = false;   // info.last_key is meaningful.
-  int target = 0;              // The version the run (or rollback) aims at.
-  bool backup = true;          // False for a --no-backup run.
+  bool backup = true;          // False for a run without backups.
   std::vector<std::string> migrations;
   std::map<std::string, std::string> checksums;
   int64_t elapsed_ms = 0;      // Time spent in earlier attempts of the step.
-  uint64_t items_restored = 0; // Records restored so far (rolling_back).
+  // The sequence number of the step's history entry, 0 while it has none.
+  uint64_t history_seq = 0;
+  // The step's prefixes under which no record existed when it started.
+  std::vector<std::string> empty_prefixes;
 };
 
-nlohmann::json ToJson(const HistoryEntry& e);
-absl::StatusOr<HistoryEntry> HistoryEntryFromJson(const nlohmann::json& j);
-nlohmann::json ToJson(const BackupInfo& b);
-absl::StatusOr<BackupInfo> BackupInfoFromJson(const nlohmann::json& j);
-nlohmann::json ToJson(const Cursor& c);
-absl::StatusOr<Cursor> CursorFromJson(const nlohmann::json& j);
+// The largest schema version a bookkeeping key may hold.
+inline constexpr int kMaxVersion = 1000000000;
+
+std::string EncodeVersion(int version);
+absl::StatusOr<int> DecodeVersion(std::string_view bytes);
+std::string EncodeCursor(const Cursor& cursor);
+absl::StatusOr<Cursor> DecodeCursor(std::string_view bytes);
+// `key` names the entry's key in errors.
+std::string EncodeHistoryEntry(const HistoryEntry& entry);
+absl::StatusOr<HistoryEntry> DecodeHistoryEntry(std::string_view bytes,
+                                                std::string_view key);
+absl::StatusOr<HistoryEntry> HistoryEntryFromJson(const nlohmann::json& j,
+                                                  std::string_view key);
+nlohmann::json HistoryEntryToJson(const HistoryEntry& entry);
+// A manifest; `id` is its key, which the manifest must name.
+std::string EncodeManifest(const BackupInfo& info);
+absl::StatusOr<BackupInfo> DecodeManifest(std::string_view bytes,
+                                          std::string_view id);
 
 // "2026-11-27T05:01:02.123Z".
 std::string FormatIsoTime(absl::Time t);
@@ -47,6 +68,12 @@ std::string FormatIsoTime(absl::Time t);
 // replaced by U+FFFD instead of throwing, so bookkeeping never fails on them.
 std::string DumpMetadata(const nlohmann::json& j);
 
+// FailedPrecondition: bookkeeping key `key` cannot be trusted because of
+// `why`. Says that nothing was written and attaches the key.
+absl::Status BookkeepingError(std::string_view key, std::string_view why);
+// The key a BookkeepingError() names; empty for other statuses.
+std::string BookkeepingKeyOf(const absl::Status& status);
+
 // Reads and stages the bookkeeping keys of one database. Reads see the
 // latest committed state. Writes go into a caller's WriteBatch, committed
 // with Commit().
@@ -54,26 +81,26 @@ std::string DumpMetadata(const nlohmann::json& j);
 // Thread-safety: stateless apart from the handles; safe to share.
 class MetaStore {
  public:
-  // `backup_cf` null means the default column family.
-  MetaStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* backup_cf);
+  explicit MetaStore(rocksdb::DB* db);
 
   rocksdb::DB* db() const { return db_; }
   // The TransactionDB behind db(), or nullptr for a plain DB.
   rocksdb::TransactionDB* txn_db() const { return txn_db_; }
-  rocksdb::ColumnFamilyHandle* backup_cf() const { return backup_cf_; }
 
-  // `_schema_version`; nullopt when absent. FailedPrecondition when it is
-  // not a decimal number ("metadata unreadable").
+  // The value of `key` in `cf` (default: the default column family);
+  // nullopt when absent.
+  absl::StatusOr<std::optional<std::string>> Get(
+      std::string_view key, rocksdb::ColumnFamilyHandle* cf = nullptr) const;
+
+  // `_schema_version`; nullopt when absent.
   absl::StatusOr<std::optional<int>> ReadVersion() const;
-  absl::StatusOr<std::vector<HistoryEntry>> ReadHistory() const;
   absl::StatusOr<std::optional<Cursor>> ReadCursor() const;
-  // True if any user key exists under one of `prefixes`.
-  absl::StatusOr<bool> HasUserRecords(
-      const std::vector<std::string>& prefixes) const;
+  // True if the default column family holds any user (non-reserved) key.
+  absl::StatusOr<bool> HasUserRecords() const;
+  // True if any user key starts with `prefix`.
+  absl::StatusOr<bool> HasRecordsUnder(std::string_view prefix) const;
 
   void PutVersion(rocksdb::WriteBatch* batch, int version) const;
-  void PutHistory(rocksdb::WriteBatch* batch,
-                  const std::vector<HistoryEntry>& history) const;
   void PutCursor(rocksdb::WriteBatch* batch, const Cursor& cursor) const;
   void DeleteCursor(rocksdb::WriteBatch* batch) const;
 
@@ -83,16 +110,9 @@ class MetaStore {
   absl::Status Commit(rocksdb::WriteBatch* batch, std::string_view what) const;
 
  private:
-  absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const;
-
   rocksdb::DB* db_;
   rocksdb::TransactionDB* txn_db_;
-  rocksdb::ColumnFamilyHandle* backup_cf_;
 };
-
-// Replaces the entry with the same run_id and step, or appends `entry`.
-void UpsertHistory(std::vector<HistoryEntry>* history,
-                   const HistoryEntry& entry);
 
 }  // namespace rocksmigrate
 

@@ -1,23 +1,25 @@
 #include "rocksmigrate/migrator.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "rocksmigrate/status_macros.h"
-#include "src/disk_space.h"
 #include "src/fault_point.h"
 #include "src/keys.h"
 #include "src/lease.h"
 #include "src/migrator_impl.h"
 #include "src/rocksdb_status.h"
+#include "src/step_state.h"
 
 namespace rocksmigrate {
+namespace {
+
+std::string StepName(int from, int to) {
+  return absl::StrCat("v", from, " -> v", to);
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
 // Migrator: the public face; every call goes to Impl.
@@ -29,14 +31,37 @@ absl::StatusOr<std::unique_ptr<Migrator>> Migrator::Create(
     return absl::InvalidArgumentError("Migrator needs a database and a registry");
   }
   if (!options.clock) options.clock = [] { return absl::Now(); };
-  if (options.threads <= 0) {
-    options.threads = std::max(1u, std::thread::hardware_concurrency());
+  if (options.threads < 0 || options.threads > 1024) {
+    return absl::InvalidArgumentError(
+        "MigratorOptions::threads must be between 0 (one per core) and 1024");
+  }
+  if (options.threads == 0) {
+    options.threads = static_cast<int>(
+        std::max(1u, std::thread::hardware_concurrency()));
   }
   if (options.batch_items == 0 || options.batch_bytes == 0) {
-    return absl::InvalidArgumentError("batch_items and batch_bytes must be > 0");
+    return absl::InvalidArgumentError(
+        "MigratorOptions::batch_items and batch_bytes must be > 0");
   }
   if (options.baseline_version < 0) {
-    return absl::InvalidArgumentError("baseline_version must be >= 0");
+    return absl::InvalidArgumentError(
+        "MigratorOptions::baseline_version must be >= 0");
+  }
+  if (options.lock_wait < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "MigratorOptions::lock_wait must not be negative");
+  }
+  if (options.concurrent_writers &&
+      dynamic_cast<rocksdb::TransactionDB*>(db) == nullptr) {
+    return absl::InvalidArgumentError(
+        "MigratorOptions::concurrent_writers needs a rocksdb::TransactionDB "
+        "(per-record locks); this database is a plain rocksdb::DB");
+  }
+  for (rocksdb::ColumnFamilyHandle* cf : options.column_families) {
+    if (cf == nullptr) {
+      return absl::InvalidArgumentError(
+          "MigratorOptions::column_families holds a null handle");
+    }
   }
   auto impl = std::make_unique<Impl>(db, registry, options);
   return std::unique_ptr<Migrator>(new Migrator(std::move(impl), options));
@@ -58,571 +83,302 @@ absl::StatusOr<DryRunReport> Migrator::DryRun(std::optional<int> target) const {
 absl::StatusOr<RunReport> Migrator::Rollback(int target) {
   return impl_->Rollback(target);
 }
+absl::StatusOr<RunReport> Migrator::Abandon() { return impl_->Abandon(); }
 absl::StatusOr<std::vector<HistoryEntry>> Migrator::History() const {
-  return impl_->meta().ReadHistory();
+  std::vector<HistoryEntry> out;
+  RM_RETURN_IF_ERROR(impl_->history().ForEach([&](const HistoryEntry& e) {
+    out.push_back(e);
+    return true;
+  }));
+  return out;
+}
+absl::Status Migrator::ForEachHistoryEntry(
+    const std::function<bool(const HistoryEntry&)>& fn) const {
+  return impl_->history().ForEach(fn);
+}
+absl::StatusOr<std::vector<HistoryEntry>> Migrator::RecentHistory(
+    size_t n) const {
+  return impl_->history().Recent(n);
 }
 absl::StatusOr<std::vector<BackupInfo>> Migrator::ListBackups() const {
   return impl_->backups().List();
 }
-absl::Status Migrator::DeleteBackup(const std::string& id) {
-  return impl_->DeleteBackup(id);
+absl::StatusOr<BackupVerification> Migrator::VerifyBackup(
+    const std::string& id) const {
+  return impl_->VerifyBackup(id);
+}
+absl::Status Migrator::DeleteBackup(const std::string& id, bool force) {
+  return impl_->DeleteBackup(id, force);
 }
 absl::StatusOr<std::vector<std::string>> Migrator::PruneBackups(size_t keep) {
   return impl_->PruneBackups(keep);
+}
+absl::Status Migrator::RemoveBookkeepingKey(const std::string& key) {
+  return impl_->RemoveBookkeepingKey(key);
+}
+absl::Status Migrator::SetSchemaVersion(int version) {
+  return impl_->SetSchemaVersion(version);
 }
 absl::StatusOr<ValidationReport> Migrator::Validate() const {
   return impl_->Validate();
 }
 
 // ---------------------------------------------------------------------------
-// Impl: reading the state.
+// Impl.
 
 Migrator::Impl::Impl(rocksdb::DB* db, const MigrationRegistry* registry,
                      const MigratorOptions& options)
     : db_(db),
       registry_(registry),
       options_(options),
-      meta_(db, options.backup_column_family),
-      backups_(&meta_) {
+      meta_(db),
+      history_(&meta_),
+      backups_(&meta_, options.backup_column_family, options.column_families) {
   env_.meta = &meta_;
   env_.backups = &backups_;
   env_.options = &options_;
 }
 
-int Migrator::Impl::NewestVersion() const {
-  return registry_->empty() ? options_.baseline_version
-                            : registry_->newest_version();
-}
-
-absl::StatusOr<Migrator::Impl::State> Migrator::Impl::ReadState() const {
-  State st;
-  auto stored = meta_.ReadVersion();
-  if (!stored.ok()) return stored.status();
-  st.stored = *stored;
-  st.current = st.stored.value_or(options_.baseline_version);
-  auto cursor = meta_.ReadCursor();
-  if (!cursor.ok()) return cursor.status();
-  st.cursor = std::move(*cursor);
-  auto has = meta_.HasUserRecords(registry_->prefixes());
-  if (!has.ok()) return has.status();
-  st.empty = !*has;
-  return st;
-}
-
-absl::Status Migrator::Impl::CheckNotNewer(const State& st) const {
-  if (st.stored && !registry_->empty() && *st.stored > NewestVersion()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the database's schema version v", *st.stored,
-        " is newer than this binary supports (newest known: v",
-        NewestVersion(),
-        "); run a newer binary, or roll back with the binary that migrated "
-        "it; nothing was written"));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<DatabaseState> Migrator::Impl::Inspect() const {
-  auto st = ReadState();
-  if (!st.ok()) return st.status();
   DatabaseState out;
-  out.empty = st->empty;
-  out.has_stored_version = st->stored.has_value();
-  out.current_version = st->current;
   out.target_version = NewestVersion();
-  out.newer_than_supported = !CheckNotNewer(*st).ok();
-  if (st->cursor) out.in_flight = st->cursor->info;
-  if (!out.newer_than_supported && out.current_version < out.target_version) {
-    auto path = registry_->PlanPath(out.current_version, out.target_version);
+  // Each key is read on its own, so that one damaged key does not hide the
+  // others; the first problem is the state's bookkeeping_status.
+  auto note = [&out](const absl::Status& s) {
+    if (out.bookkeeping_status.ok()) out.bookkeeping_status = s;
+  };
+  absl::StatusOr<std::optional<int>> stored = meta_.ReadVersion();
+  if (!stored.ok() && !absl::IsFailedPrecondition(stored.status())) {
+    return stored.status();
+  }
+  if (stored.ok()) {
+    out.has_stored_version = stored->has_value();
+    out.current_version = stored->value_or(options_.baseline_version);
+  } else {
+    note(stored.status());
+    out.has_stored_version = true;
+    out.current_version = options_.baseline_version;
+  }
+  RM_ASSIGN_OR_RETURN(bool has_records, meta_.HasUserRecords());
+  out.empty = !has_records;
+  absl::StatusOr<std::optional<Cursor>> cursor = meta_.ReadCursor();
+  if (!cursor.ok() && !absl::IsFailedPrecondition(cursor.status())) {
+    return cursor.status();
+  }
+  if (!cursor.ok()) {
+    note(cursor.status());
+  } else if (*cursor) {
+    out.in_flight = (*cursor)->info;
+    out.in_flight_action =
+        ActionFor((*cursor)->info.state, (*cursor)->info.reason);
+  }
+  absl::StatusOr<HistoryStore::Layout> layout = history_.ReadLayout();
+  if (layout.ok()) {
+    out.history_total = layout->count;
+    absl::StatusOr<std::vector<HistoryEntry>> recent = history_.Recent(5);
+    if (recent.ok()) {
+      out.recent_history = std::move(*recent);
+    } else if (absl::IsFailedPrecondition(recent.status())) {
+      note(recent.status());
+    } else {
+      return recent.status();
+    }
+  } else if (absl::IsFailedPrecondition(layout.status())) {
+    note(layout.status());
+  } else {
+    return layout.status();
+  }
+  if (out.bookkeeping_status.ok()) {
+    // Everything decodes: check it against itself (the preflight's checks).
+    absl::StatusOr<Snapshot> snap = ReadSnapshot();
+    if (!snap.ok() && !absl::IsFailedPrecondition(snap.status())) {
+      return snap.status();
+    }
+    if (!snap.ok()) {
+      note(snap.status());
+    } else if (snap->cursor && out.in_flight_action ==
+                                   InFlightAction::kResumeStep) {
+      note(VerifyResumable(*snap->cursor));
+    }
+  }
+  if (stored.ok() && *stored && **stored > NewestVersion()) {
+    out.newer_than_supported = true;
+  }
+  const int from = out.in_flight && out.in_flight_action ==
+                                        InFlightAction::kResumeStep
+                       ? out.in_flight->to
+                       : out.current_version;
+  if (!out.newer_than_supported && stored.ok() && from < out.target_version &&
+      !(out.empty && !out.in_flight)) {
+    auto path = registry_->PlanPath(from, out.target_version);
     if (path.ok()) {
-      out.pending = std::move(*path);
+      for (Step& step : *path) {
+        PendingStep pending{step, {}};
+        for (const Migration* m : step.migrations) {
+          RM_ASSIGN_OR_RETURN(bool has, meta_.HasRecordsUnder(m->prefix()));
+          if (!has) pending.empty_prefixes.push_back(m->prefix());
+        }
+        out.pending.push_back(std::move(pending));
+      }
     } else {
       out.plan_status = path.status();
     }
   }
-  std::string lock;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kLockKey, &lock);
-  if (s.ok()) {
-    out.last_lock_holder = lock;
-  } else if (!s.IsNotFound()) {
-    return FromRocksDb(s, "reading _migration_lock");
-  }
+  RM_ASSIGN_OR_RETURN(std::optional<std::string> lock, meta_.Get(kLockKey));
+  out.last_lock_holder = std::move(lock);
   return out;
 }
 
-// ---------------------------------------------------------------------------
-// Impl: migrating.
-
-std::string Migrator::Impl::NewRunId() const {
-  std::random_device rd;
-  return absl::StrFormat(
-      "%s-%04x",
-      absl::FormatTime("%Y%m%dT%H%M%SZ", options_.clock(), absl::UTCTimeZone()),
-      (rd() ^ static_cast<unsigned>(getpid())) & 0xFFFF);
-}
-
-int64_t Migrator::Impl::MillisSince(absl::Time t) const {
-  return std::max<int64_t>(0, absl::ToInt64Milliseconds(options_.clock() - t));
-}
-
-HistoryEntry Migrator::Impl::EntryFor(const Cursor& c,
-                                      const std::string& status,
-                                      int64_t duration_ms) const {
-  HistoryEntry e;
-  e.run_id = c.info.run_id;
-  e.from = c.info.from;
-  e.to = c.info.to;
-  e.migrations = c.migrations;
-  e.status = status;
-  e.items_migrated = c.info.items_migrated;
-  e.items_skipped = c.info.items_skipped;
-  e.started_at = c.info.started_at;
-  e.duration_ms = duration_ms;
-  e.backup_id = c.info.backup_id;
-  e.error = c.info.error;
-  e.checksums = c.checksums;
-  return e;
-}
-
 absl::StatusOr<RunReport> Migrator::Impl::Migrate(std::optional<int> target) {
-  auto st = ReadState();
-  if (!st.ok()) return st.status();
-  const int newest = NewestVersion();
-  const int goal = target.value_or(newest);
-  if (goal > newest) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no migration goes to v", goal, "; the newest known version is v",
-        newest));
-  }
+  RM_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
+                      Lease::Acquire(&meta_, options_.lock_wait));
+  RM_ASSIGN_OR_RETURN(MigratePlan plan, PreflightMigrate(target));
   RunReport report;
-  report.from_version = st->current;
-  report.to_version = st->current;
-  if (!st->cursor) {
-    RM_RETURN_IF_ERROR(CheckNotNewer(*st));
-    if (goal < st->current) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the database is at v", st->current, ", above the target v", goal,
-          "; migrate only goes up: use rollback --to ", goal));
-    }
-    bool needs_stamp = st->empty && (!st->stored || *st->stored < goal);
-    if (goal == st->current && !needs_stamp) return report;  // Up to date.
-    if (!st->empty) {
-      // Plan before taking the lease: a gap is a definition error and
-      // nothing may be written.
-      auto path = registry_->PlanPath(st->current, goal);
-      if (!path.ok()) return path.status();
-    }
-  }
+  report.from_version = plan.snap.current;
+  report.to_version = plan.snap.current;
+  report.in_flight_action = plan.action;
+  report.resumed = plan.action.has_value();
+  if (!plan.action && !plan.stamp && plan.steps.empty()) return report;
 
-  auto lease = Lease::Acquire(&meta_, options_.lock_wait, options_.clock());
-  if (!lease.ok()) return lease.status();
   report.run_id = NewRunId();
+  RM_RETURN_IF_ERROR(lease->Record(options_.clock()));
+  RM_RETURN_IF_ERROR(ConvertLegacyHistory());
 
-  st = ReadState();  // Under the lease.
-  if (!st.ok()) return st.status();
-  if (st->cursor) {
-    report.resumed = true;
-    RM_RETURN_IF_ERROR(FinishInFlight(*st->cursor, &report));
-    st = ReadState();
-    if (!st.ok()) return st.status();
-  }
-  RM_RETURN_IF_ERROR(CheckNotNewer(*st));
-  if (goal < st->current) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the database is at v", st->current, ", above the target v", goal,
-        "; use rollback --to ", goal));
-  }
-  if (st->empty) {
-    if (!st->stored || *st->stored < goal) {
-      rocksdb::WriteBatch wb;
-      meta_.PutVersion(&wb, goal);
-      RM_RETURN_IF_ERROR(meta_.Commit(&wb, "stamping the empty database"));
-      report.stamped_empty = true;
+  if (plan.action) {
+    Cursor c = *plan.snap.cursor;
+    const std::string step = StepName(c.info.from, c.info.to);
+    switch (*plan.action) {
+      case InFlightAction::kResumeStep:
+        RM_RETURN_IF_ERROR(ContinueStep(*plan.resume, std::move(c), &report));
+        break;
+      case InFlightAction::kFinishFailure:
+        return FinishRestore(std::move(c), {}, &report);  // Aborted.
+      case InFlightAction::kFinishRollback: {
+        RM_RETURN_IF_ERROR(
+            FinishRestore(std::move(c), std::move(plan.rollback_rest), &report));
+        return absl::AbortedError(absl::StrCat(
+            "an interrupted rollback (step ", step,
+            ") was in flight and has been finished: the database is now at v",
+            report.to_version, ", where the rollback was going; it was not "
+            "migrated up, since going down was the last thing asked for; "
+            "migrate again to go up"));
+      }
+      case InFlightAction::kFinishAbandon:
+        RM_RETURN_IF_ERROR(FinishRestore(std::move(c), {}, &report));
+        return absl::AbortedError(absl::StrCat(
+            "an abandoned run (step ", step, ") was being restored and has "
+            "been finished: the database is at v", report.to_version,
+            "; it was not migrated further; migrate again to go on"));
     }
-    report.to_version = std::max(goal, st->current);
+  }
+  if (plan.stamp) {
+    RM_RETURN_IF_ERROR(Stamp(plan.snap.current, plan.goal, report.run_id,
+                             &report));
     return report;
   }
-  if (goal == st->current) {
-    report.to_version = goal;
-    return report;
-  }
-  auto path = registry_->PlanPath(st->current, goal);
-  if (!path.ok()) return path.status();
-  for (size_t i = 0; i < path->size(); ++i) {
-    if (i > 0) FaultPoint("between_steps");
-    RM_RETURN_IF_ERROR(RunStep((*path)[i], report.run_id, goal, &report));
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    if (i > 0 || plan.action) FaultPoint("between_steps");
+    RM_ASSIGN_OR_RETURN(Cursor c, StartStep(plan.steps[i], report.run_id));
+    RM_RETURN_IF_ERROR(ContinueStep(plan.steps[i], std::move(c), &report));
   }
   return report;
 }
 
-absl::Status Migrator::Impl::FinishInFlight(Cursor cursor, RunReport* report) {
-  const InFlight& in = cursor.info;
-  if (in.state == "rolling_back") {
-    if (in.reason == "rollback") return FinishRollbackStep(cursor, report);
-    return RestoreAndFail(cursor);
-  }
-  const Step* step = registry_->FindStep(in.from);
-  std::vector<std::string> names;
-  if (step != nullptr) {
-    for (const Migration* m : step->migrations) names.push_back(m->name());
-  }
-  if (step == nullptr || step->to != in.to || names != cursor.migrations) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "a run (", in.run_id, ") is in flight in step v", in.from, " -> v",
-        in.to, " with migrations [", absl::StrJoin(cursor.migrations, ", "),
-        "], which this binary does not register as such; finish it with the "
-        "binary and migrations that started it, or roll it back"));
-  }
-  return ContinueStep(*step, std::move(cursor), report);
-}
-
-absl::Status Migrator::Impl::RunStep(const Step& step,
-                                     const std::string& run_id, int target,
-                                     RunReport* report) {
-  const absl::Time now = options_.clock();
-  Cursor c;
-  c.info.run_id = run_id;
-  c.info.state = "migrating";
-  c.info.from = step.from;
-  c.info.to = step.to;
-  c.info.started_at = FormatIsoTime(now);
-  c.target = target;
-  c.backup = options_.backup;
-  std::vector<std::string> prefixes;
-  for (const Migration* m : step.migrations) {
-    c.migrations.push_back(m->name());
-    prefixes.push_back(m->prefix());
-    if (!m->source_file().empty()) c.checksums[m->source_file()] = m->checksum();
-  }
-  if (c.backup) {  // Refuse before writing when the disk cannot hold it.
-    std::vector<KeyRange> ranges;
-    for (const Migration* m : step.migrations) {
-      for (KeyRange& r : UserRanges(m->prefix())) ranges.push_back(std::move(r));
-    }
-    RM_RETURN_IF_ERROR(CheckDiskSpaceForStep(db_, ranges));
-  }
-  rocksdb::WriteBatch wb;
-  if (c.backup) {
-    auto id = backups_.NewId(now);
-    if (!id.ok()) return id.status();
-    c.info.backup_id = *id;
-    BackupInfo manifest;
-    manifest.id = *id;
-    manifest.from = step.from;
-    manifest.to = step.to;
-    manifest.created_at = c.info.started_at;
-    manifest.prefixes = prefixes;
-    manifest.run_id = run_id;
-    backups_.PutManifest(&wb, manifest);
-  }
-  meta_.PutCursor(&wb, c);
-  RM_RETURN_IF_ERROR(meta_.Commit(
-      &wb, absl::StrCat("starting step ", step.Describe())));
-  FaultPoint("step_start");
-  return ContinueStep(step, std::move(c), report);
-}
-
-absl::Status Migrator::Impl::ContinueStep(const Step& step, Cursor cursor,
-                                          RunReport* report) {
-  const absl::Time t0 = options_.clock();
-  absl::Status s = MigrateRecords(env_, step, &cursor);
-  const int64_t elapsed = cursor.elapsed_ms + MillisSince(t0);
-
-  if (s.ok()) {
-    FaultPoint("before_step_finish");
-    auto history = meta_.ReadHistory();
-    if (!history.ok()) return history.status();
-    HistoryEntry entry = EntryFor(cursor, "success", elapsed);
-    UpsertHistory(&*history, entry);
-    rocksdb::WriteBatch wb;
-    meta_.PutVersion(&wb, step.to);
-    meta_.PutHistory(&wb, *history);
-    meta_.DeleteCursor(&wb);
-    if (cursor.backup) {
-      auto manifest = backups_.Get(*cursor.info.backup_id);
-      if (!manifest.ok()) return manifest.status();
-      if (*manifest) {
-        (*manifest)->complete = true;
-        (*manifest)->item_count = cursor.info.items_migrated;
-        backups_.PutManifest(&wb, **manifest);
-      }
-    }
-    RM_RETURN_IF_ERROR(meta_.Commit(
-        &wb, absl::StrCat("finishing step ", step.Describe())));
-    report->steps.push_back(entry);
-    report->to_version = step.to;
-    return absl::OkStatus();
-  }
-
-  if (absl::IsCancelled(s)) {
-    cursor.elapsed_ms = elapsed;
-    auto history = meta_.ReadHistory();
-    if (!history.ok()) return history.status();
-    HistoryEntry entry = EntryFor(cursor, "interrupted", elapsed);
-    UpsertHistory(&*history, entry);
-    rocksdb::WriteBatch wb;
-    meta_.PutHistory(&wb, *history);
-    meta_.PutCursor(&wb, cursor);
-    RM_RETURN_IF_ERROR(meta_.Commit(&wb, "recording the interruption"));
-    report->steps.push_back(entry);
-    return absl::CancelledError(absl::StrCat(
-        s.message(), "; ", cursor.info.items_migrated,
-        " records migrated so far are committed; run migrate again to "
-        "resume"));
-  }
-
-  if (absl::IsAborted(s)) {  // An item error.
-    cursor.elapsed_ms = elapsed;
-    cursor.info.error = std::string(s.message());
-    if (!cursor.backup) {
-      // SPEC §8.5: no backup, no restore. The step stays in flight where it
-      // stopped; every record is wholly old or wholly new.
-      auto history = meta_.ReadHistory();
-      if (!history.ok()) return history.status();
-      HistoryEntry entry = EntryFor(cursor, "failed", elapsed);
-      UpsertHistory(&*history, entry);
-      rocksdb::WriteBatch wb;
-      meta_.PutHistory(&wb, *history);
-      meta_.PutCursor(&wb, cursor);
-      RM_RETURN_IF_ERROR(meta_.Commit(&wb, "recording the failure"));
-      report->steps.push_back(entry);
-      return absl::AbortedError(absl::StrCat(
-          s.message(), "; the step ran without backups, so it stopped where "
-                       "it was and cannot be rolled back: fix the record or "
-                       "the migration and run migrate again to continue"));
-    }
-    RM_RETURN_IF_ERROR(BeginRestore(&cursor, "item_error"));
-    return RestoreAndFail(std::move(cursor));
-  }
-  return s;  // A read or write error: the committed batches stand.
-}
-
-absl::Status Migrator::Impl::BeginRestore(Cursor* cursor,
-                                          const std::string& reason) {
-  cursor->info.state = "rolling_back";
-  cursor->info.reason = reason;
-  cursor->has_last_key = false;
-  cursor->info.last_key.clear();
-  cursor->items_restored = 0;
-  rocksdb::WriteBatch wb;
-  meta_.PutCursor(&wb, *cursor);
-  return meta_.Commit(&wb, absl::StrCat("starting the restore of step v",
-                                        cursor->info.from, " -> v",
-                                        cursor->info.to));
-}
-
-absl::Status Migrator::Impl::RestoreAndFail(Cursor cursor) {
-  RM_RETURN_IF_ERROR(RestoreRecords(env_, &cursor));
-  FaultPoint("before_rollback_finish");
-  auto history = meta_.ReadHistory();
-  if (!history.ok()) return history.status();
-  HistoryEntry entry = EntryFor(cursor, "failed", cursor.elapsed_ms);
-  UpsertHistory(&*history, entry);
-  rocksdb::WriteBatch wb;
-  meta_.PutHistory(&wb, *history);
-  meta_.DeleteCursor(&wb);
-  backups_.StageDelete(&wb, *cursor.info.backup_id);
-  RM_RETURN_IF_ERROR(meta_.Commit(&wb, "recording the failed step"));
-  return absl::AbortedError(absl::StrCat(
-      cursor.info.error.value_or("item error"), "; every record of step v",
-      cursor.info.from, " -> v", cursor.info.to,
-      " was restored to its bytes before the step and the database stays at v",
-      cursor.info.from, "; fix the record or the migration and run migrate "
-      "again"));
-}
-
-// ---------------------------------------------------------------------------
-// Impl: rolling back.
-
 absl::StatusOr<RunReport> Migrator::Impl::Rollback(int target) {
-  auto st = ReadState();
-  if (!st.ok()) return st.status();
-  if (target < 0) return absl::InvalidArgumentError("rollback --to must be >= 0");
-  if (!st->cursor) {
-    RM_RETURN_IF_ERROR(CheckNotNewer(*st));
-    if (target >= st->current) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the database is at v", st->current, "; rollback --to must name a "
-          "lower version (to go up, use migrate)"));
-    }
-  }
-  auto lease = Lease::Acquire(&meta_, options_.lock_wait, options_.clock());
-  if (!lease.ok()) return lease.status();
+  RM_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
+                      Lease::Acquire(&meta_, options_.lock_wait));
+  RM_ASSIGN_OR_RETURN(RollbackPlan plan, PreflightRollback(target));
   RunReport report;
   report.run_id = NewRunId();
-  st = ReadState();
-  if (!st.ok()) return st.status();
-  report.from_version = st->current;
-  report.to_version = st->current;
+  report.from_version = plan.snap.current;
+  report.to_version = plan.snap.current;
+  report.in_flight_action = plan.action;
+  report.resumed = plan.action.has_value();
+  RM_RETURN_IF_ERROR(lease->Record(options_.clock()));
+  RM_RETURN_IF_ERROR(ConvertLegacyHistory());
 
-  if (st->cursor) {
-    Cursor c = *st->cursor;
-    report.resumed = true;
-    if (c.info.state == "migrating") {
-      // Undo the step in flight: it was never finished.
-      if (!c.backup) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the run in flight (step v", c.info.from, " -> v", c.info.to,
-            ") has no backup and cannot be rolled back; run migrate to "
-            "finish it"));
-      }
-      RM_RETURN_IF_ERROR(BeginRestore(&c, "rollback"));
-      RM_RETURN_IF_ERROR(FinishRollbackStep(c, &report));
-    } else if (c.info.reason == "rollback") {
-      RM_RETURN_IF_ERROR(FinishRollbackStep(c, &report));
-    } else {
-      absl::Status s = RestoreAndFail(c);
-      if (!absl::IsAborted(s)) return s;  // Aborted: restored as it should.
-    }
-    st = ReadState();
-    if (!st.ok()) return st.status();
-  }
-  if (target >= st->current) {
-    report.to_version = st->current;
-    return report;
-  }
-
-  // Check every step before touching anything.
-  auto history = meta_.ReadHistory();
-  if (!history.ok()) return history.status();
-  std::vector<Cursor> plan;
-  for (int v = st->current; v > target; --v) {
-    const HistoryEntry* applied = nullptr;
-    for (auto it = history->rbegin(); it != history->rend(); ++it) {
-      if (it->to == v && it->from == v - 1 && it->status == "success") {
-        applied = &*it;
+  std::vector<Undo> undos = std::move(plan.undos);
+  if (plan.action) {
+    Cursor c = *plan.snap.cursor;
+    switch (*plan.action) {
+      case InFlightAction::kResumeStep:
+        // Undo the step in flight: it never finished. The rollback goes on
+        // from there, so the cursor carries its target.
+        RM_RETURN_IF_ERROR(BeginRestore(&c, RestoreReason::kRollback, target));
+        return FinishRollback(std::move(c), std::move(undos), &report);
+      case InFlightAction::kFinishRollback:
+        c.info.rollback_target = target;  // The newest request wins.
+        return FinishRollback(std::move(c), std::move(undos), &report);
+      case InFlightAction::kFinishFailure:
+      case InFlightAction::kFinishAbandon: {
+        // Finished as what they are; the rollback proper starts after.
+        absl::Status s = FinishRestore(c, {}, &report);
+        if (!s.ok() && !absl::IsAborted(s)) return s;  // Aborted: restored.
         break;
       }
     }
-    const std::string step = absl::StrCat("v", v - 1, " -> v", v);
-    if (applied == nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot roll back step ", step,
-          ": the history has no successful run of it (the database was "
-          "stamped or migrated without rocksmigrate's history); nothing was "
-          "changed"));
-    }
-    if (!applied->backup_id) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot roll back step ", step, " (run ", applied->run_id,
-          "): it ran with --no-backup; nothing was changed"));
-    }
-    auto manifest = backups_.Get(*applied->backup_id);
-    if (!manifest.ok()) return manifest.status();
-    if (!*manifest || !(*manifest)->complete) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot roll back step ", step, ": its backup ", *applied->backup_id,
-          *manifest ? " is incomplete" : " was deleted",
-          "; nothing was changed"));
-    }
-    Cursor c;
-    c.info.run_id = applied->run_id;
-    c.info.state = "rolling_back";
-    c.info.reason = "rollback";
-    c.info.from = applied->from;
-    c.info.to = applied->to;
-    c.info.backup_id = applied->backup_id;
-    c.info.started_at = FormatIsoTime(options_.clock());
-    c.info.items_migrated = applied->items_migrated;
-    c.info.items_skipped = applied->items_skipped;
-    c.target = target;
-    c.migrations = applied->migrations;
-    c.checksums = applied->checksums;
-    plan.push_back(std::move(c));
   }
-  for (Cursor& c : plan) {
-    rocksdb::WriteBatch wb;
-    meta_.PutCursor(&wb, c);
-    RM_RETURN_IF_ERROR(meta_.Commit(
-        &wb, absl::StrCat("starting the rollback of step v", c.info.from,
-                          " -> v", c.info.to)));
-    RM_RETURN_IF_ERROR(FinishRollbackStep(c, &report));
-  }
-  return report;
-}
+  if (undos.empty()) return report;
 
-absl::Status Migrator::Impl::FinishRollbackStep(Cursor cursor,
-                                                RunReport* report) {
-  RM_RETURN_IF_ERROR(RestoreRecords(env_, &cursor));
-  FaultPoint("before_rollback_finish");
-  auto history = meta_.ReadHistory();
-  if (!history.ok()) return history.status();
-  HistoryEntry entry;
-  bool found = false;
-  for (auto it = history->rbegin(); it != history->rend(); ++it) {
-    if (it->run_id == cursor.info.run_id && it->from == cursor.info.from &&
-        it->to == cursor.info.to) {
-      it->status = "rolled_back";
-      entry = *it;
-      found = true;
-      break;
-    }
-  }
-  if (!found) {  // A step in flight that never finished.
-    entry = EntryFor(cursor, "rolled_back", cursor.elapsed_ms);
-    history->push_back(entry);
-  }
+  // The first write: the stamps undone at the top, and the first step's
+  // cursor, so that the rollback is in flight from its first write on.
+  size_t taken = 0;
+  int version = report.to_version;
   rocksdb::WriteBatch wb;
-  meta_.PutHistory(&wb, *history);
-  meta_.PutVersion(&wb, cursor.info.from);
-  meta_.DeleteCursor(&wb);
-  backups_.StageDelete(&wb, *cursor.info.backup_id);
+  RM_ASSIGN_OR_RETURN(HistoryStore::Layout layout, history_.ReadLayout());
+  HistoryStore::Writer writer(layout.count);
+  while (taken < undos.size() && undos[taken].unstamp()) {
+    HistoryEntry stamp = undos[taken].entry;
+    stamp.status = StepStatus::kRolledBack;
+    writer.Put(&wb, stamp.sequence, stamp);
+    version = stamp.from;
+    report.steps.push_back(std::move(stamp));
+    report.stamped_empty = true;
+    ++taken;
+  }
+  meta_.PutVersion(&wb, version);
+  std::optional<Cursor> next;
+  if (taken < undos.size()) {
+    next = RollbackCursor(undos[taken], target);
+    meta_.PutCursor(&wb, *next);
+  }
   RM_RETURN_IF_ERROR(meta_.Commit(
-      &wb, absl::StrCat("finishing the rollback of step v", cursor.info.from,
-                        " -> v", cursor.info.to)));
-  report->steps.push_back(entry);
-  report->to_version = cursor.info.from;
-  return absl::OkStatus();
+      &wb, absl::StrCat("starting the rollback to v", target)));
+  report.to_version = version;
+  if (!next) return report;
+  undos.erase(undos.begin(),
+              undos.begin() + static_cast<std::ptrdiff_t>(taken) + 1);
+  return FinishRollback(std::move(*next), std::move(undos), &report);
 }
 
-// ---------------------------------------------------------------------------
-// Impl: backups.
-
-absl::Status Migrator::Impl::DeleteBackup(const std::string& id) {
-  if (!BackupStore::IsBackupId(id)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", id, "' is not a backup id (expected _backup_YYYYMMDD_HHMMSS[_N]; "
-        "see backups list)"));
-  }
-  auto lease = Lease::Acquire(&meta_, options_.lock_wait, options_.clock());
-  if (!lease.ok()) return lease.status();
-  auto cursor = meta_.ReadCursor();
-  if (!cursor.ok()) return cursor.status();
-  if (*cursor && (*cursor)->info.backup_id == id) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "backup ", id, " belongs to the run in flight; finish or roll back "
-        "that run first"));
-  }
-  auto manifest = backups_.Get(id);
-  if (!manifest.ok()) return manifest.status();
-  if (!*manifest) {
-    return absl::NotFoundError(absl::StrCat("no backup ", id, "; see backups list"));
-  }
-  rocksdb::WriteBatch wb;
-  backups_.StageDelete(&wb, id);
-  return meta_.Commit(&wb, absl::StrCat("deleting backup ", id));
+absl::StatusOr<RunReport> Migrator::Impl::FinishRollback(
+    Cursor cursor, std::vector<Undo> rest, RunReport* report) {
+  RM_RETURN_IF_ERROR(FinishRestore(std::move(cursor), std::move(rest), report));
+  return *report;
 }
 
-absl::StatusOr<std::vector<std::string>> Migrator::Impl::PruneBackups(
-    size_t keep) {
-  auto lease = Lease::Acquire(&meta_, options_.lock_wait, options_.clock());
-  if (!lease.ok()) return lease.status();
-  auto cursor = meta_.ReadCursor();
-  if (!cursor.ok()) return cursor.status();
-  auto list = backups_.List();
-  if (!list.ok()) return list.status();
-  std::vector<std::string> deleted;
-  if (list->size() <= keep) return deleted;
-  const size_t drop = list->size() - keep;  // Oldest first.
-  for (size_t i = 0; i < drop; ++i) {
-    const std::string& id = (*list)[i].id;
-    if (*cursor && (*cursor)->info.backup_id == id) continue;  // In use.
-    if (!deleted.empty()) FaultPoint("prune_between");
-    rocksdb::WriteBatch wb;
-    backups_.StageDelete(&wb, id);
-    RM_RETURN_IF_ERROR(meta_.Commit(&wb, absl::StrCat("deleting backup ", id)));
-    deleted.push_back(id);
+absl::StatusOr<RunReport> Migrator::Impl::Abandon() {
+  RM_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
+                      Lease::Acquire(&meta_, options_.lock_wait));
+  RM_ASSIGN_OR_RETURN(Snapshot snap, PreflightAbandon());
+  RunReport report;
+  report.run_id = snap.cursor->info.run_id;
+  report.from_version = snap.current;
+  report.to_version = snap.current;
+  report.resumed = true;
+  report.in_flight_action =
+      ActionFor(snap.cursor->info.state, snap.cursor->info.reason);
+  RM_RETURN_IF_ERROR(lease->Record(options_.clock()));
+  RM_RETURN_IF_ERROR(ConvertLegacyHistory());
+  Cursor c = *snap.cursor;
+  if (c.info.state == StepState::kMigrating) {
+    RM_RETURN_IF_ERROR(BeginRestore(&c, RestoreReason::kAbandon, std::nullopt));
+  } else if (c.info.reason == RestoreReason::kRollback) {
+    c.info.rollback_target.reset();  // Stop after this step.
   }
-  return deleted;
+  absl::Status s = FinishRestore(std::move(c), {}, &report);
+  if (!s.ok() && !absl::IsAborted(s)) return s;  // Aborted: a failure restored.
+  return report;
 }
 
 }  // namespace rocksmigrate

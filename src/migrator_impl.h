@@ -1,5 +1,10 @@
-// The Migrator's private implementation, shared by migrator.cc (runs and
-// rollbacks), dry_run.cc and validate.cc.
+// The Migrator's private implementation, shared by migrator.cc (the
+// preflight, runs, rollbacks and repairs), dry_run.cc and validate.cc.
+//
+// Every writing call has the same shape: a preflight reads the bookkeeping
+// strictly, verifies it, and plans everything the call will do, writing
+// nothing; then the lease is taken, the preflight runs again under it, and
+// the plan is carried out through the transitions, each one atomic write.
 #ifndef ROCKSMIGRATE_SRC_MIGRATOR_IMPL_H_
 #define ROCKSMIGRATE_SRC_MIGRATOR_IMPL_H_
 
@@ -9,6 +14,7 @@
 
 #include "rocksmigrate/migrator.h"
 #include "src/backup_store.h"
+#include "src/history_store.h"
 #include "src/metadata.h"
 #include "src/step_runner.h"
 
@@ -19,53 +25,136 @@ class Migrator::Impl {
   Impl(rocksdb::DB* db, const MigrationRegistry* registry,
        const MigratorOptions& options);
 
-  // What the database holds now.
-  struct State {
+  // The bookkeeping as read, each key decoded strictly.
+  struct Snapshot {
     std::optional<int> stored;  // `_schema_version`.
     int current = 0;            // stored, or the baseline.
-    bool empty = false;         // No user records under registered prefixes.
+    bool empty = false;         // No user keys at all.
     std::optional<Cursor> cursor;
+    HistoryStore::Layout history;
   };
-  absl::StatusOr<State> ReadState() const;
+  absl::StatusOr<Snapshot> ReadSnapshot() const;
   int NewestVersion() const;
   // FailedPrecondition when the stored version is newer than supported.
-  absl::Status CheckNotNewer(const State& state) const;
+  absl::Status CheckNotNewer(const Snapshot& snap) const;
+
+  // One undo of a rollback: a step restored from its backup, or a stamp
+  // taken back (the database is empty).
+  struct Undo {
+    HistoryEntry entry;           // The entry undone (status success or
+                                  // stamped).
+    std::optional<BackupInfo> backup;  // For a step.
+    bool unstamp() const { return entry.status == StepStatus::kStamped; }
+  };
+
+  // What Migrate() will do, as the preflight planned it.
+  struct MigratePlan {
+    Snapshot snap;
+    int goal = 0;
+    std::optional<InFlightAction> action;
+    const Step* resume = nullptr;     // kResumeStep.
+    std::vector<Undo> rollback_rest;  // kFinishRollback: the steps below.
+    bool stamp = false;
+    std::vector<Step> steps;          // After the step in flight.
+  };
+  struct RollbackPlan {
+    Snapshot snap;
+    int target = 0;
+    std::optional<InFlightAction> action;
+    std::vector<Undo> undos;  // After the step in flight, newest first.
+  };
+
+  // The preflights: every check that can refuse, no write.
+  absl::StatusOr<MigratePlan> PreflightMigrate(std::optional<int> target) const;
+  absl::StatusOr<RollbackPlan> PreflightRollback(int target) const;
+  absl::StatusOr<Snapshot> PreflightAbandon() const;
 
   absl::StatusOr<DatabaseState> Inspect() const;
   absl::StatusOr<RunReport> Migrate(std::optional<int> target);
   absl::StatusOr<RunReport> Rollback(int target);
+  absl::StatusOr<RunReport> Abandon();
   absl::StatusOr<DryRunReport> DryRun(std::optional<int> target) const;
   absl::StatusOr<ValidationReport> Validate() const;
-  absl::Status DeleteBackup(const std::string& id);
+  absl::StatusOr<BackupVerification> VerifyBackup(const std::string& id) const;
+  absl::Status DeleteBackup(const std::string& id, bool force);
   absl::StatusOr<std::vector<std::string>> PruneBackups(size_t keep);
+  absl::Status RemoveBookkeepingKey(const std::string& key);
+  absl::Status SetSchemaVersion(int version);
 
   const MetaStore& meta() const { return meta_; }
+  const HistoryStore& history() const { return history_; }
   const BackupStore& backups() const { return backups_; }
+  const MigratorOptions& options() const { return options_; }
 
  private:
-  std::string NewRunId() const;
-  int64_t MillisSince(absl::Time t) const;
-  // Finishes the run a crash or signal left in `cursor`. For an item error
-  // left mid-restore, returns the step's Aborted error once restored.
-  absl::Status FinishInFlight(Cursor cursor, RunReport* report);
-  absl::Status RunStep(const Step& step, const std::string& run_id,
-                       int target, RunReport* report);
+  // --- Checks (migrator.cc) ---
+  // The cursor against the version and its backup's manifest (ReadSnapshot
+  // runs it).
+  absl::Status VerifyCursor(const Snapshot& snap, const Cursor& cursor) const;
+  // A migrating cursor against the registry: the step, the names and
+  // checksums of its migrations, its prefix index and last key. Only
+  // resuming needs this; restoring and abandoning do not.
+  absl::Status VerifyResumable(const Cursor& cursor) const;
+  // The undos that take the database from `from` down to `target`, each
+  // verified (backup present, complete and whole; a stamp only while the
+  // database is empty).
+  absl::StatusOr<std::vector<Undo>> PlanUndos(int from, int target,
+                                              bool empty) const;
+  // The backup of `cursor`, checked to hold exactly the records it backed
+  // up. DataLoss otherwise.
+  absl::StatusOr<BackupInfo> VerifiedBackupOf(const Cursor& cursor) const;
+  absl::Status CheckDiskSpace(const std::vector<Step>& steps) const;
+
+  // --- Transitions (migrator.cc), each one atomic write ---
+  struct Outcome {
+    StepStatus status = StepStatus::kSuccess;
+    std::optional<int> version;
+    enum class CursorChange { kKeep, kDelete, kReplace } cursor_change =
+        CursorChange::kDelete;
+    enum class BackupChange { kNone, kComplete, kDelete } backup_change =
+        BackupChange::kNone;
+    // Stamps undone in the same write (a rollback reaching them).
+    std::vector<HistoryEntry> unstamps;
+    // kReplace: the next cursor (a rollback's next step).
+    std::optional<Cursor> next;
+  };
+  // Records the outcome of the step of `cursor` (history entry, cursor,
+  // manifest, version) in one atomic write; returns the entry written and
+  // updates cursor->history_seq.
+  absl::StatusOr<HistoryEntry> RecordOutcome(Cursor* cursor,
+                                             const Outcome& outcome,
+                                             std::string_view what);
+  absl::StatusOr<Cursor> StartStep(const Step& step, const std::string& run_id);
+  absl::Status BeginRestore(Cursor* cursor, RestoreReason reason,
+                            std::optional<int> rollback_target);
+  absl::Status Stamp(int from, int to, const std::string& run_id,
+                     RunReport* report);
+  // The cursor that starts undoing `undo` (a step) down to `target`.
+  Cursor RollbackCursor(const Undo& undo, int target) const;
+  absl::Status ConvertLegacyHistory();
+
+  // --- Phases (migrator.cc) ---
+  // Runs the migrating phase of `cursor` to its end and records it.
   absl::Status ContinueStep(const Step& step, Cursor cursor,
                             RunReport* report);
-  // Turns the migrating step of `cursor` into a restore from its backup
-  // (`reason`: "item_error" or "rollback") and commits that state.
-  absl::Status BeginRestore(Cursor* cursor, const std::string& reason);
-  // Restores the failed step of `cursor` and records it as failed.
-  absl::Status RestoreAndFail(Cursor cursor);
-  // Restores the step of `cursor` (a rollback) and records it rolled back.
-  absl::Status FinishRollbackStep(Cursor cursor, RunReport* report);
-  HistoryEntry EntryFor(const Cursor& cursor, const std::string& status,
-                        int64_t duration_ms) const;
+  // Runs a restore to its end and records it; a rollback then goes on with
+  // `rest` (the undos below it).
+  absl::Status FinishRestore(Cursor cursor, std::vector<Undo> rest,
+                             RunReport* report);
+
+  // FinishRestore() for a rollback, returning the report.
+  absl::StatusOr<RunReport> FinishRollback(Cursor cursor,
+                                           std::vector<Undo> rest,
+                                           RunReport* report);
+  std::string NewRunId() const;
+  int64_t MillisSince(absl::Time t) const;
+  HistoryEntry EntryFor(const Cursor& cursor, StepStatus status) const;
 
   rocksdb::DB* db_;
   const MigrationRegistry* registry_;
   MigratorOptions options_;
   MetaStore meta_;
+  HistoryStore history_;
   BackupStore backups_;
   StepEnv env_;
 };

@@ -29,7 +29,9 @@ absl::Status FromRocksDb(const rocksdb::Status& s, std::string_view context) {
     case rocksdb::Status::kTryAgain:
       return absl::DeadlineExceededError(msg);
     case rocksdb::Status::kAborted:
-      return absl::AbortedError(msg);
+      // Not Aborted: our callers give Aborted one meaning (an item error,
+      // the step restored), and RocksDB's abort is no such thing.
+      return absl::InternalError(msg);
     default:
       return absl::InternalError(msg);
   }

@@ -11,7 +11,8 @@ namespace rocksmigrate {
 
 // Maps RocksDB codes onto canonical ones: NotFound -> NotFound, Corruption ->
 // DataLoss, IOError with no space -> ResourceExhausted, other IOError ->
-// Unavailable... `context` ("writing batch at key task:1") is prepended.
+// Internal (never Aborted, which callers reserve for item errors)...
+// `context` ("writing batch at key task:1") is prepended.
 absl::Status FromRocksDb(const rocksdb::Status& s, std::string_view context);
 
 }  // namespace rocksmigrate

@@ -2,12 +2,8 @@
 
 #include <openssl/evp.h>
 
-#include <fstream>
 #include <memory>
-#include <sstream>
 
-#include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 
 namespace rocksmigrate {
@@ -41,15 +37,6 @@ std::string Sha256Hex(std::string_view bytes) {
   CHECK_EQ(EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()), 1);
   CHECK_EQ(EVP_DigestFinal_ex(ctx.get(), digest, &length), 1);
   return ToHex(digest, length);
-}
-
-absl::StatusOr<std::string> Sha256HexOfFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (in.bad()) return absl::InternalError(absl::StrCat("cannot read ", path));
-  return Sha256Hex(bytes.str());
 }
 
 }  // namespace rocksmigrate

@@ -6,16 +6,10 @@
 #include <string>
 #include <string_view>
 
-#include "absl/status/statusor.h"
-
 namespace rocksmigrate {
 
 // Returns the SHA-256 of `bytes` as 64 lowercase hex digits.
 std::string Sha256Hex(std::string_view bytes);
-
-// Returns the SHA-256 of the file at `path` as 64 lowercase hex digits, or
-// NotFound / Internal when the file cannot be read.
-absl::StatusOr<std::string> Sha256HexOfFile(const std::string& path);
 
 }  // namespace rocksmigrate
 

@@ -37,7 +37,8 @@ class Pipeline {
         ranges_(ranges),
         options_(options),
         transform_(transform),
-        max_in_flight_(2 * static_cast<size_t>(options.workers) + 2) {}
+        max_in_flight_(2 * static_cast<size_t>(options.workers) + 2),
+        max_bytes_in_flight_(max_in_flight_ * options.batch_bytes) {}
 
   absl::Status Run(const std::function<absl::Status(PreparedBatch&)>& consume) {
     std::thread reader([this] { ReadAll(); });
@@ -57,14 +58,18 @@ class Pipeline {
 
  private:
   // Hands `batch` to the workers; false if the pipeline is stopping.
-  bool Issue(RawBatch batch) {
+  bool Issue(RawBatch batch, size_t bytes) {
     absl::MutexLock lock(&mu_);
-    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stop_ || issued_ - consumed_ < max_in_flight_;
+    auto room = [this, bytes]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      if (stop_ || issued_ == consumed_) return true;
+      return issued_ - consumed_ < max_in_flight_ &&
+             bytes_in_flight_ + bytes <= max_bytes_in_flight_;
     };
     mu_.Await(absl::Condition(&room));
     if (stop_) return false;
     batch.seq = issued_++;
+    batch_bytes_[batch.seq] = bytes;
+    bytes_in_flight_ += bytes;
     raw_.push_back(std::move(batch));
     return true;
   }
@@ -112,7 +117,7 @@ class Pipeline {
         if (!batch.items.empty() &&
             (batch.items.size() >= options_.batch_items ||
              bytes + item_bytes > options_.batch_bytes)) {
-          if (!Issue(std::move(batch))) return absl::OkStatus();
+          if (!Issue(std::move(batch), bytes)) return absl::OkStatus();
           batch = RawBatch();
           batch.tag = sr.tag;
           bytes = 0;
@@ -133,12 +138,12 @@ class Pipeline {
         std::string where = batch.items.empty()
                                 ? PrintableKey(sr.range.begin)
                                 : PrintableKey(batch.items.back().key);
-        if (!batch.items.empty()) Issue(std::move(batch));
+        if (!batch.items.empty()) Issue(std::move(batch), bytes);
         return FromRocksDb(it->status(),
                            absl::StrCat("reading records after key '", where,
                                         "'; nothing past it was migrated"));
       }
-      if (!batch.items.empty() && !Issue(std::move(batch))) {
+      if (!batch.items.empty() && !Issue(std::move(batch), bytes)) {
         return absl::OkStatus();
       }
     }
@@ -186,7 +191,11 @@ class Pipeline {
         done_.erase(it);
       }
       absl::Status s = consume(batch);
+      batch = PreparedBatch();  // Free its records before taking more.
       absl::MutexLock lock(&mu_);
+      auto size = batch_bytes_.find(consumed_);
+      bytes_in_flight_ -= size->second;
+      batch_bytes_.erase(size);
       ++consumed_;
       if (!s.ok()) return s;
     }
@@ -197,11 +206,15 @@ class Pipeline {
   const PipelineOptions& options_;
   const std::function<void(RawBatch&, PreparedBatch*)>& transform_;
   const size_t max_in_flight_;
+  const size_t max_bytes_in_flight_;
 
   absl::Mutex mu_;
   std::deque<RawBatch> raw_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, PreparedBatch> done_ ABSL_GUARDED_BY(mu_);
   uint64_t issued_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bytes read by each batch not yet consumed, and their sum.
+  std::map<uint64_t, size_t> batch_bytes_ ABSL_GUARDED_BY(mu_);
+  size_t bytes_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t consumed_ ABSL_GUARDED_BY(mu_) = 0;
   bool reader_done_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

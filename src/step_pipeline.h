@@ -6,8 +6,11 @@
 //   iterator ── RawBatch ──▶ workers: transform ──▶ PreparedBatch ──▶ consume
 //   (snapshot)               (N threads)            (in order)       (caller)
 //
-// Memory is bounded by the batches in flight (at most 2 * workers + 2), not
-// by the dataset.
+// Memory is bounded by the batches in flight, not by the dataset: at most
+// 2 * workers + 2 batches, holding at most that many times batch_bytes of
+// records read (a batch holding one record larger than batch_bytes is let
+// in only when nothing else is in flight, so a 64 MiB record is never read
+// beside others).
 #ifndef ROCKSMIGRATE_SRC_STEP_PIPELINE_H_
 #define ROCKSMIGRATE_SRC_STEP_PIPELINE_H_
 
@@ -54,7 +57,8 @@ struct Change {
 
 // Per-step counters of a dry run batch.
 struct DryRunCounts {
-  uint64_t migrate = 0, remove = 0, skipped = 0, failed = 0, bytes = 0;
+  uint64_t migrate = 0, remove = 0, skipped = 0, ahead = 0, failed = 0,
+           bytes = 0;
   std::vector<ItemFailure> failures;  // The first few, in key order.
 };
 
@@ -64,6 +68,7 @@ struct PreparedBatch {
   std::string last_key;  // The batch's last key read (the resume point).
   uint64_t visited = 0;  // Records read.
   uint64_t skipped = 0;  // Records the migration kept.
+  uint64_t newer = 0;    // Of those, records already past the step.
   std::vector<Change> changes;
   // The first item error of the batch, in key order.
   std::optional<ItemFailure> error;

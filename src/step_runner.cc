@@ -50,18 +50,23 @@ std::vector<ScanRange> RemainingRanges(const Step& step, const Cursor& cursor) {
 // concurrent write is either migrated (it came first) or kept (it comes
 // after the commit). Lock timeouts are retried, then reported.
 // `next` holds the counts before the batch; on success they include it.
-absl::Status CommitLocked(const StepEnv& env, const Step& step,
-                          PreparedBatch& batch, Cursor* next) {
+StepResult CommitLocked(const StepEnv& env, const Step& step,
+                        rocksdb::ColumnFamilyHandle* backup_cf,
+                        PreparedBatch& batch, Cursor* next) {
   rocksdb::TransactionDB* txn_db = env.meta->txn_db();
   const Migration& m = *step.migrations[batch.tag];
   rocksdb::WriteOptions wo;
   wo.sync = true;
   absl::Status last;
+  // The batch as prepared; each attempt starts from it.
+  const std::vector<Change> prepared = batch.changes;
   for (int attempt = 0; attempt < 5; ++attempt) {
     std::unique_ptr<rocksdb::Transaction> txn(txn_db->BeginTransaction(wo));
+    std::vector<Change> attempt_changes = prepared;
     std::vector<Change> changes;
+    uint64_t newer = 0;
     rocksdb::Status rs;
-    for (Change& c : batch.changes) {
+    for (Change& c : attempt_changes) {
       std::string current;
       rs = txn->GetForUpdate(rocksdb::ReadOptions(), c.key, &current);
       if (rs.IsNotFound()) {
@@ -70,15 +75,18 @@ absl::Status CommitLocked(const StepEnv& env, const Step& step,
       }
       if (!rs.ok()) break;
       if (current == c.old_value) {
-        changes.push_back(c);
+        changes.push_back(std::move(c));
         continue;
       }
       absl::StatusOr<ItemResult> r = CallMigration(m, c.key, current);
       if (!r.ok()) {
-        return absl::AbortedError(ItemErrorMessage(
+        return StepResult::ItemError(ItemErrorMessage(
             step, m, ItemFailure{c.key, std::string(r.status().message())}));
       }
-      if (r->kind() == ItemResult::Kind::kKeep) continue;
+      if (r->kind() == ItemResult::Kind::kKeep) {
+        if (r->newer()) ++newer;
+        continue;
+      }
       Change fresh{c.key, std::move(current), r->kind(), {}};
       if (r->kind() == ItemResult::Kind::kWrite) fresh.new_value = r->release_value();
       changes.push_back(std::move(fresh));
@@ -86,10 +94,11 @@ absl::Status CommitLocked(const StepEnv& env, const Step& step,
     Cursor cursor = *next;
     cursor.info.items_migrated += changes.size();
     cursor.info.items_skipped +=
-        batch.skipped + (batch.changes.size() - changes.size());
+        batch.skipped + (prepared.size() - changes.size());
+    cursor.info.items_ahead += batch.newer + newer;
     if (rs.ok() && cursor.backup) {
       for (const Change& c : changes) {
-        rs = txn->Put(env.meta->backup_cf(),
+        rs = txn->Put(backup_cf,
                       BackupRecordKey(*cursor.info.backup_id, c.key),
                       c.old_value);
         if (!rs.ok()) break;
@@ -102,7 +111,7 @@ absl::Status CommitLocked(const StepEnv& env, const Step& step,
         if (!rs.ok()) break;
       }
     }
-    if (rs.ok()) rs = txn->Put(kProgressKey, DumpMetadata(ToJson(cursor)));
+    if (rs.ok()) rs = txn->Put(kProgressKey, EncodeCursor(cursor));
     if (rs.ok()) {
       FaultPoint("before_commit");
       rs = txn->Commit();
@@ -110,27 +119,26 @@ absl::Status CommitLocked(const StepEnv& env, const Step& step,
     if (rs.ok()) {
       batch.changes = std::move(changes);
       *next = std::move(cursor);
-      return absl::OkStatus();
+      return StepResult::Done();
     }
     txn->Rollback().PermitUncheckedError();
     last = FromRocksDb(rs, absl::StrCat("committing a batch ending at key '",
                                         PrintableKey(batch.last_key), "'"));
-    if (!(rs.IsBusy() || rs.IsTimedOut() || rs.IsTryAgain())) return last;
+    if (!(rs.IsBusy() || rs.IsTimedOut() || rs.IsTryAgain())) {
+      return StepResult::Failed(last);
+    }
   }
-  return absl::DeadlineExceededError(absl::StrCat(
+  return StepResult::Failed(absl::DeadlineExceededError(absl::StrCat(
       last.message(), " (lock timeouts persisted after 5 attempts; the run "
-                      "can be resumed)"));
+                      "can be resumed)")));
 }
 
 }  // namespace
 
-absl::Status MigrateRecords(const StepEnv& env, const Step& step,
-                            Cursor* cursor) {
+StepResult MigrateRecords(const StepEnv& env, const Step& step,
+                          rocksdb::ColumnFamilyHandle* backup_cf,
+                          Cursor* cursor) {
   const MigratorOptions& opt = *env.options;
-  if (opt.concurrent_writers && env.meta->txn_db() == nullptr) {
-    return absl::InvalidArgumentError(
-        "concurrent_writers needs a rocksdb::TransactionDB");
-  }
   std::vector<ScanRange> ranges = RemainingRanges(step, *cursor);
   std::vector<KeyRange> all_ranges;
   for (const Migration* m : step.migrations) {
@@ -159,6 +167,7 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
       switch (r->kind()) {
         case ItemResult::Kind::kKeep:
           ++out->skipped;
+          if (r->newer()) ++out->newer;
           break;
         case ItemResult::Kind::kDelete:
           out->changes.push_back({std::move(item.key), std::move(item.value),
@@ -170,6 +179,7 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
                                   r->release_value()});
           break;
       }
+      item.value = std::string();  // Moved or not needed: free it now.
     }
   };
 
@@ -177,6 +187,9 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
   // buffer (about 2 x batch_bytes) is allocated once rather than regrown
   // for every batch.
   rocksdb::WriteBatch wb;
+  // The typed end of the phase; the pipeline only carries "stop".
+  StepResult result;
+  const absl::Status kStop = absl::CancelledError("stop");
 
   // Each batch is one synced WAL write (SPEC §4: every commit is durable).
   // Committing without waiting for fsync and syncing behind the writer was
@@ -193,7 +206,8 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
     const Migration& m = *step.migrations[batch.tag];
     if (batch.error) {
-      return absl::AbortedError(ItemErrorMessage(step, m, *batch.error));
+      result = StepResult::ItemError(ItemErrorMessage(step, m, *batch.error));
+      return kStop;
     }
     FaultPoint("before_batch");
     Cursor next = *cursor;
@@ -203,13 +217,14 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
     next.info.prefix = m.prefix();
     if (opt.concurrent_writers) {
       // The counts depend on what the locked re-read finds.
-      RM_RETURN_IF_ERROR(CommitLocked(env, step, batch, &next));
+      result = CommitLocked(env, step, backup_cf, batch, &next);
+      if (result.kind != StepResult::Kind::kDone) return kStop;
     } else {
       wb.Clear();
       if (cursor->backup) {
         for (const Change& c : batch.changes) {
-          env.backups->PutRecord(&wb, *cursor->info.backup_id, c.key,
-                                 c.old_value);
+          env.backups->PutRecord(&wb, backup_cf, *cursor->info.backup_id,
+                                 c.key, c.old_value);
         }
       }
       for (const Change& c : batch.changes) {
@@ -221,32 +236,43 @@ absl::Status MigrateRecords(const StepEnv& env, const Step& step,
       }
       next.info.items_migrated += batch.changes.size();
       next.info.items_skipped += batch.skipped;
+      next.info.items_ahead += batch.newer;
       env.meta->PutCursor(&wb, next);
       FaultPoint("before_commit");
-      RM_RETURN_IF_ERROR(env.meta->Commit(
+      absl::Status s = env.meta->Commit(
           &wb, absl::StrCat("committing a batch ending at key '",
-                            PrintableKey(batch.last_key), "'")));
+                            PrintableKey(batch.last_key), "'"));
+      if (!s.ok()) {
+        result = StepResult::Failed(std::move(s));
+        return kStop;
+      }
     }
     *cursor = std::move(next);
     FaultPoint("after_commit");
     meter.Report(cursor->info.items_migrated + cursor->info.items_skipped,
                  cursor->info.prefix);
     if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
-      return absl::CancelledError(absl::StrCat(
+      result = StepResult::Stopped(absl::StrCat(
           "interrupted in step ", step.Describe(), " after key '",
           PrintableKey(cursor->info.last_key), "'"));
+      return kStop;
     }
     return absl::OkStatus();
   };
 
   if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
-    return absl::CancelledError(
+    return StepResult::Stopped(
         absl::StrCat("interrupted before step ", step.Describe()));
   }
-  return RunPipeline(env.meta->db(), ranges, popt, transform, consume);
+  absl::Status s = RunPipeline(env.meta->db(), ranges, popt, transform, consume);
+  if (s.ok()) return StepResult::Done();
+  if (result.kind != StepResult::Kind::kDone) return result;
+  return StepResult::Failed(std::move(s));  // A read error.
 }
 
-absl::Status RestoreRecords(const StepEnv& env, Cursor* cursor) {
+StepResult RestoreRecords(const StepEnv& env,
+                          rocksdb::ColumnFamilyHandle* backup_cf,
+                          Cursor* cursor) {
   const MigratorOptions& opt = *env.options;
   const std::string id = *cursor->info.backup_id;
   ScanRange sr;
@@ -254,14 +280,13 @@ absl::Status RestoreRecords(const StepEnv& env, Cursor* cursor) {
   if (cursor->has_last_key) sr.after = BackupRecordKey(id, cursor->info.last_key);
   ProgressMeter meter(opt, Progress::Phase::kRollingBack, cursor->info.from,
                       cursor->info.to,
-                      EstimateRecords(env.meta->db(), env.meta->backup_cf(),
-                                      {sr.range}),
-                      cursor->items_restored);
+                      EstimateRecords(env.meta->db(), backup_cf, {sr.range}),
+                      cursor->info.items_restored);
   PipelineOptions popt;
   popt.workers = 1;
   popt.batch_items = opt.batch_items;
   popt.batch_bytes = opt.batch_bytes;
-  popt.column_family = env.meta->backup_cf();
+  popt.column_family = backup_cf;
   const size_t strip = id.size() + 1;
 
   auto transform = [strip](RawBatch& raw, PreparedBatch* out) {
@@ -271,27 +296,37 @@ absl::Status RestoreRecords(const StepEnv& env, Cursor* cursor) {
     }
   };
   rocksdb::WriteBatch wb;  // Reused; see MigrateRecords.
+  StepResult result;
+  const absl::Status kStop = absl::CancelledError("stop");
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
     wb.Clear();
     for (const Change& c : batch.changes) wb.Put(c.key, c.new_value);
     Cursor next = *cursor;
     next.has_last_key = true;
     next.info.last_key = batch.last_key.substr(strip);
-    next.items_restored += batch.changes.size();
+    next.info.items_restored += batch.changes.size();
     env.meta->PutCursor(&wb, next);
-    RM_RETURN_IF_ERROR(env.meta->Commit(
-        &wb, absl::StrCat("restoring records from backup ", id)));
+    absl::Status s = env.meta->Commit(
+        &wb, absl::StrCat("restoring records from backup ", id));
+    if (!s.ok()) {
+      result = StepResult::Failed(std::move(s));
+      return kStop;
+    }
     *cursor = std::move(next);
     FaultPoint("rollback_batch");
-    meter.Report(cursor->items_restored, "");
+    meter.Report(cursor->info.items_restored, "");
     if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
-      return absl::CancelledError(absl::StrCat(
+      result = StepResult::Stopped(absl::StrCat(
           "interrupted while restoring step v", cursor->info.from, " -> v",
           cursor->info.to, " from backup ", id));
+      return kStop;
     }
     return absl::OkStatus();
   };
-  return RunPipeline(env.meta->db(), {sr}, popt, transform, consume);
+  absl::Status s = RunPipeline(env.meta->db(), {sr}, popt, transform, consume);
+  if (s.ok()) return StepResult::Done();
+  if (result.kind != StepResult::Kind::kDone) return result;
+  return StepResult::Failed(std::move(s));
 }
 
 }  // namespace rocksmigrate

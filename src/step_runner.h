@@ -1,9 +1,11 @@
-// The two record-moving phases of a step (DESIGN.md's state machine):
-// migrating (backups + new values + cursor, batch by batch) and rolling back
+// The two record-moving phases of a step (docs/state-machine.md): migrating
+// (backups + new values + cursor, batch by batch) and rolling back
 // (originals back from a backup + cursor, batch by batch). The transitions
-// between states are the Migrator's.
+// between states are the StepMachine's.
 #ifndef ROCKSMIGRATE_SRC_STEP_RUNNER_H_
 #define ROCKSMIGRATE_SRC_STEP_RUNNER_H_
+
+#include <string>
 
 #include "absl/status/status.h"
 #include "rocksmigrate/migrator.h"
@@ -20,23 +22,48 @@ struct StepEnv {
   const MigratorOptions* options = nullptr;
 };
 
-// Migrates the records of `step` from where `cursor` (state "migrating")
-// says, committing one atomic, synced write per batch: the batch's backups
-// (when cursor->backup), then its new values, then the cursor. Updates
-// `cursor` as batches commit. Returns:
-//   OK         every record of the step is migrated;
-//   Aborted    an item error; nothing of the failing batch was written; the
-//              message names the key, the migration and the step;
-//   Cancelled  options.stop_requested was seen at a batch boundary;
-//   other      a read or write error; the committed batches stand.
-absl::Status MigrateRecords(const StepEnv& env, const Step& step,
-                            Cursor* cursor);
+// How a phase ended. Typed, so that no status code carries two meanings.
+struct StepResult {
+  enum class Kind {
+    kDone,       // Every record of the phase is committed.
+    kItemError,  // A record could not be migrated; nothing of its batch was
+                 // written. `message` names the key, the migration and the
+                 // step.
+    kStopped,    // MigratorOptions::stop_requested was seen at a batch
+                 // boundary; `message` says where.
+    kFailed,     // A read or write error (`status`); the committed batches
+                 // stand.
+  };
+  Kind kind = Kind::kDone;
+  std::string message;
+  absl::Status status;
 
-// Restores every record of backup `cursor->info.backup_id` to its original
-// bytes, from where `cursor` (state "rolling_back") says, one atomic write
-// per batch with the cursor. OK when all are restored; Cancelled on a stop
-// request; other statuses on I/O errors.
-absl::Status RestoreRecords(const StepEnv& env, Cursor* cursor);
+  static StepResult Done() { return {}; }
+  static StepResult ItemError(std::string m) {
+    return {Kind::kItemError, std::move(m), {}};
+  }
+  static StepResult Stopped(std::string m) {
+    return {Kind::kStopped, std::move(m), {}};
+  }
+  static StepResult Failed(absl::Status s) {
+    return {Kind::kFailed, {}, std::move(s)};
+  }
+};
+
+// Migrates the records of `step` from where `cursor` (state migrating)
+// says, committing one atomic, synced write per batch: the batch's backups
+// (when cursor->backup, into `backup_cf`), then its new values, then the
+// cursor. Updates `cursor` as batches commit.
+StepResult MigrateRecords(const StepEnv& env, const Step& step,
+                          rocksdb::ColumnFamilyHandle* backup_cf,
+                          Cursor* cursor);
+
+// Restores every record of backup `cursor->info.backup_id` (in `backup_cf`)
+// to its original bytes, from where `cursor` (state rolling_back) says, one
+// atomic write per batch with the cursor. Never kItemError.
+StepResult RestoreRecords(const StepEnv& env,
+                          rocksdb::ColumnFamilyHandle* backup_cf,
+                          Cursor* cursor);
 
 }  // namespace rocksmigrate
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksmigrate/json_migration.h"
 #include "rocksmigrate/status_macros.h"
+#include "src/json_parse.h"
 #include "src/keys.h"
 #include "src/migrator_impl.h"
 #include "src/progress_meter.h"
@@ -42,14 +43,11 @@ const Expectation* ExpectationFor(const std::vector<Expectation>& all,
 }  // namespace
 
 absl::StatusOr<ValidationReport> Migrator::Impl::Validate() const {
-  auto st = ReadState();
-  if (!st.ok()) return st.status();
-  RM_RETURN_IF_ERROR(CheckNotNewer(*st));
+  RM_ASSIGN_OR_RETURN(Snapshot snap, ReadSnapshot());
+  RM_RETURN_IF_ERROR(CheckNotNewer(snap));
   ValidationReport report;
 
   // Applied files unchanged.
-  auto history = meta_.ReadHistory();
-  if (!history.ok()) return history.status();
   std::map<std::string, std::string> files;  // Name -> current SHA-256.
   for (const Step* step : registry_->steps()) {
     for (const Migration* m : step->migrations) {
@@ -57,8 +55,8 @@ absl::StatusOr<ValidationReport> Migrator::Impl::Validate() const {
     }
   }
   std::set<std::string> reported;
-  for (const HistoryEntry& e : *history) {
-    if (e.status != "success") continue;
+  RM_RETURN_IF_ERROR(history_.ForEach([&](const HistoryEntry& e) {
+    if (e.status != StepStatus::kSuccess) return true;
     for (const auto& [file, sum] : e.checksums) {
       if (reported.count(file) > 0) continue;
       auto it = files.find(file);
@@ -81,12 +79,13 @@ absl::StatusOr<ValidationReport> Migrator::Impl::Validate() const {
         report.problems.push_back(ValidationProblem{"", file, message});
       }
     }
-  }
+    return true;
+  }));
 
   // Records.
   std::vector<Expectation> expect;
   for (const Step* step : registry_->steps()) {
-    if (step->to > st->current) continue;
+    if (step->to > snap.current) continue;
     for (const Migration* m : step->migrations) {
       auto it = std::find_if(expect.begin(), expect.end(),
                              [&](const Expectation& e) {
@@ -119,53 +118,71 @@ absl::StatusOr<ValidationReport> Migrator::Impl::Validate() const {
   }
   if (ranges.empty()) return report;
 
-  ProgressMeter meter(options_, Progress::Phase::kDryRun, st->current,
-                      st->current, EstimateRecords(db_, nullptr, key_ranges), 0);
+  ProgressMeter meter(options_, Progress::Phase::kDryRun, snap.current,
+                      snap.current, EstimateRecords(db_, nullptr, key_ranges), 0);
   PipelineOptions popt;
   popt.workers = options_.threads;
   popt.batch_items = options_.batch_items;
   popt.batch_bytes = options_.batch_bytes;
+  // Records are checked by a scan that builds no DOM (ScanJsonRecord), so
+  // a record of any size costs its bytes, not a tree of them. dry_counts[0]
+  // holds the problems, dry_counts[1] the records ahead of their version.
   auto transform = [&expect](RawBatch& raw, PreparedBatch* out) {
-    out->dry_counts.resize(1);
+    out->dry_counts.resize(2);
     DryRunCounts& counts = out->dry_counts[0];
-    for (const RawItem& item : raw.items) {
+    DryRunCounts& ahead = out->dry_counts[1];
+    for (RawItem& item : raw.items) {
       const Expectation* e = ExpectationFor(expect, item.key);
       if (e == nullptr || !e->json) continue;
       std::string problem;
-      Json record = Json::parse(item.value.begin(), item.value.end(), nullptr,
-                                /*allow_exceptions=*/false);
-      if (record.is_discarded() ||
-          item.value.find('\0') != std::string::npos) {  // See JsonMigration.
-        problem = "value is not valid JSON";
-      } else if (!record.is_object()) {
-        problem = absl::StrCat("value is a JSON ", record.type_name(),
+      bool is_ahead = false;
+      absl::StatusOr<RecordScan> scan = ScanJsonRecord(item.value);
+      item.value = std::string();
+      if (!scan.ok()) {
+        problem = std::string(scan.status().message());
+      } else if (scan->type != "object") {
+        problem = absl::StrCat("value is a JSON ", scan->type,
                                ", not an object");
-      } else {
-        absl::StatusOr<int64_t> v = RecordSchemaVersion(record);
-        if (!v.ok()) {
-          problem = std::string(v.status().message());
-        } else if (*v < 0) {
-          problem = absl::StrCat("has no schema_version; expected ", e->version);
-        } else if (*v != e->version) {
-          problem = absl::StrCat("schema_version is ", *v, "; expected ",
-                                 e->version, " (prefix '",
-                                 PrintableKey(e->prefix), "')");
-        }
+      } else if (!scan->schema_version_text) {
+        problem = absl::StrCat("has no schema_version; expected ", e->version);
+      } else if (!scan->schema_version) {
+        problem = absl::StrCat("schema_version is not a non-negative integer: ",
+                               *scan->schema_version_text);
+      } else if (*scan->schema_version > e->version) {
+        is_ahead = true;
+        problem = absl::StrCat("schema_version is ", *scan->schema_version_text,
+                               ", above ", e->version, " (prefix '",
+                               PrintableKey(e->prefix),
+                               "'): written by a newer binary? migrate skips "
+                               "it");
+      } else if (*scan->schema_version != e->version) {
+        problem = absl::StrCat("schema_version is ", *scan->schema_version_text,
+                               "; expected ", e->version, " (prefix '",
+                               PrintableKey(e->prefix), "')");
       }
       if (problem.empty()) continue;
-      ++counts.failed;
-      if (counts.failures.size() < kMaxProblems) {
-        counts.failures.push_back(ItemFailure{item.key, std::move(problem)});
+      DryRunCounts& into = is_ahead ? ahead : counts;
+      ++into.failed;
+      if (into.failures.size() < kMaxProblems) {
+        into.failures.push_back(ItemFailure{item.key, std::move(problem)});
       }
     }
   };
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
     report.records_checked += batch.visited;
+    if (batch.dry_counts.empty()) return absl::OkStatus();
     DryRunCounts& counts = batch.dry_counts[0];
     report.problem_count += counts.failed;
     for (ItemFailure& f : counts.failures) {
       if (report.problems.size() >= kMaxProblems) break;
       report.problems.push_back(
+          ValidationProblem{std::move(f.key), "", std::move(f.message)});
+    }
+    DryRunCounts& ahead = batch.dry_counts[1];
+    report.ahead_count += ahead.failed;
+    for (ItemFailure& f : ahead.failures) {
+      if (report.ahead.size() >= kMaxProblems) break;
+      report.ahead.push_back(
           ValidationProblem{std::move(f.key), "", std::move(f.message)});
     }
     meter.Report(report.records_checked, "");

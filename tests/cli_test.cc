@@ -111,7 +111,7 @@ TEST_F(CliTest, HelpPrintsUsage) {
   RunResult r = RunTool({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("usage: rocksmigrate --db PATH"));
-  EXPECT_THAT(r.out, HasSubstr("backups list | delete ID | prune --keep N"));
+  EXPECT_THAT(r.out, HasSubstr("backups list | verify ID | delete ID [--force] | prune --keep N"));
 }
 
 TEST_F(CliTest, UsageErrorsExit2WithOneErrorLine) {
@@ -292,15 +292,35 @@ TEST_F(CliTest, MigrateJsonAndHistoryJsonHoldTheSpecFields) {
 }
 
 TEST_F(CliTest, EmptyDatabaseIsPendingUntilStamped) {
-  LdbPut(db_, {{"other:1", "x"}});  // No records under any migrated prefix.
+  LdbPut(db_, {{"_custom", "x"}});  // Reserved keys only: empty.
   EXPECT_EQ(Tool({"status", "--check"}).exit_code, 4);
+  RunResult dry = Tool({"migrate", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_THAT(dry.out, HasSubstr("would stamp it v2"));
   RunResult r = Tool({"migrate"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("stamped v2"));
   Records after = LdbRecords(db_);
   EXPECT_EQ(after["_schema_version"], "2");
-  EXPECT_EQ(after["other:1"], "x");
+  EXPECT_EQ(after["_custom"], "x");
   EXPECT_EQ(Tool({"status", "--check"}).exit_code, 0);
+  RunResult h = Tool({"history"});
+  EXPECT_THAT(h.out, HasSubstr("v1 -> v2  stamped"));
+}
+
+TEST_F(CliTest, RecordsUnderNoMigratedPrefixAreNotAnEmptyDatabase) {
+  LdbPut(db_, {{"other:1", "x"}});  // A record, but not under task:.
+  RunResult s = Tool({"status"});
+  EXPECT_THAT(s.out, HasSubstr("warning: no record under 'task:'"));
+  RunResult dry = Tool({"migrate", "--dry-run"});
+  EXPECT_THAT(dry.out, HasSubstr("warning: no record under 'task:'"));
+  RunResult r = Tool({"migrate"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("no record under 'task:'"));
+  EXPECT_THAT(r.out, HasSubstr("v1 -> v2: 0 migrated"));
+  RunResult h = Tool({"history"});
+  EXPECT_THAT(h.out, HasSubstr("note: no record under 'task:'"));
+  EXPECT_EQ(LdbRecords(db_)["other:1"], "x");
 }
 
 TEST_F(CliTest, DryRunWritesNothingAndReportsCounts) {

@@ -124,15 +124,17 @@ TEST(FormatTest, HistoryEntryJsonHasTheSpecFields) {
   e.from = 1;
   e.to = 2;
   e.migrations = {"m"};
-  e.status = "failed";
+  e.status = StepStatus::kFailed;
   e.error = std::string("bad key task:\x01", 14);
   e.checksums["0002_m.json"] = "abc";
   Json j = HistoryEntryToJson(e);
   EXPECT_EQ(j.dump(),
             R"({"run_id":"r1","from":1,"to":2,"migrations":["m"],)"
             R"("status":"failed","items_migrated":0,"items_skipped":0,)"
-            R"("started_at":"","duration_ms":0,"backup_id":null,)"
-            R"("error":"bad key task:\\x01","checksums":{"0002_m.json":"abc"}})");
+            R"("items_ahead":0,"started_at":"","duration_ms":0,)"
+            R"("backup_id":null,"backup_column_family":null,)"
+            R"("error":"bad key task:\\x01","checksums":{"0002_m.json":"abc"},)"
+            R"("empty_prefixes":[]})");
 }
 
 Progress At(uint64_t done, int from = 1) {

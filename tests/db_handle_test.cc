@@ -60,7 +60,7 @@ TEST(DbHandleTest, OpensAsATransactionDbWithEveryColumnFamily) {
   }
   {
     auto h = DbHandle::Open(path, OpenMode::kReadWrite, rocksdb::Options(),
-                            /*create_backup_cf=*/true);
+                            kBackupColumnFamily);
     ASSERT_THAT(h, IsOk());
     rocksdb::ColumnFamilyHandle* cf = (*h)->backup_column_family();
     ASSERT_NE(cf, nullptr);

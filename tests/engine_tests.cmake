@@ -11,7 +11,7 @@ rm_add_test(step_pipeline_test SOURCES step_pipeline_test.cc LABELS engine)
 # The crash test kills a real child process: tests/testutil/crash_child.cc.
 add_executable(crash_child testutil/crash_child.cc)
 target_include_directories(crash_child PRIVATE ${PROJECT_SOURCE_DIR})
-target_link_libraries(crash_child PRIVATE rocksmigrate rm_build_flags)
+target_link_libraries(crash_child PRIVATE rm_testutil rocksmigrate rm_build_flags)
 rm_add_test(crash_test SOURCES crash_test.cc LABELS crash)
 target_compile_definitions(crash_test PRIVATE
   RM_CRASH_CHILD_PATH="$<TARGET_FILE:crash_child>")

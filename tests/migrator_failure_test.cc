@@ -20,6 +20,9 @@
 namespace rocksmigrate {
 namespace {
 
+using ::rocksmigrate::testing::CopyHistory;
+using ::rocksmigrate::testing::EraseHistory;
+using ::rocksmigrate::testing::SetHistory;
 using ::rocksmigrate::testing::AddField;
 using ::rocksmigrate::testing::Append;
 using ::rocksmigrate::testing::AppendFailingAt;
@@ -78,9 +81,9 @@ TEST_P(FailingStepTest, RestoresEveryByteOfTheFailedStep) {
 
   const Dump all = db->DumpAll();
   Dump expected = after_step1;
-  expected.erase("_migration_history");
+  EraseHistory(&expected);
   Dump actual = all;
-  actual.erase("_migration_history");
+  EraseHistory(&actual);
   EXPECT_EQ(actual, expected) << DescribeDiff(expected, actual);
   EXPECT_EQ(all.at("_schema_version"), "2");
   EXPECT_EQ(all.count("_migration_progress"), 0u);
@@ -88,8 +91,8 @@ TEST_P(FailingStepTest, RestoresEveryByteOfTheFailedStep) {
   auto h = m->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 2u);
-  EXPECT_EQ((*h)[0].status, "success");
-  EXPECT_EQ((*h)[1].status, "failed");
+  EXPECT_EQ((*h)[0].status, StepStatus::kSuccess);
+  EXPECT_EQ((*h)[1].status, StepStatus::kFailed);
   EXPECT_EQ((*h)[1].from, 2);
   EXPECT_EQ((*h)[1].to, 3);
   ASSERT_TRUE((*h)[1].error.has_value());
@@ -125,7 +128,7 @@ TEST(MigratorFailureTest, FailureInTheFirstStepLeavesNoVersion) {
   const Dump all = db->DumpAll();
   Dump expected = before;
   ASSERT_EQ(all.count("_migration_history"), 1u);
-  expected["_migration_history"] = all.at("_migration_history");
+  CopyHistory(all, &expected);
   EXPECT_EQ(all, expected) << DescribeDiff(expected, all);
   // Running again fails again the same way, and restores again.
   EXPECT_THAT(m->Migrate(), StatusIs(absl::StatusCode::kAborted));
@@ -133,8 +136,8 @@ TEST(MigratorFailureTest, FailureInTheFirstStepLeavesNoVersion) {
   auto h = m->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 2u);
-  EXPECT_EQ((*h)[0].status, "failed");
-  EXPECT_EQ((*h)[1].status, "failed");
+  EXPECT_EQ((*h)[0].status, StepStatus::kFailed);
+  EXPECT_EQ((*h)[1].status, StepStatus::kFailed);
 }
 
 std::unique_ptr<Migration> Thrower(bool standard) {
@@ -171,7 +174,7 @@ TEST_P(ThrowingMigrationTest, ExceptionIsAnItemErrorAndTheStepIsRestored) {
   auto h = m->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 1u);
-  EXPECT_EQ((*h)[0].status, "failed");
+  EXPECT_EQ((*h)[0].status, StepStatus::kFailed);
   ExpectBackupGone(db->DumpAll(), *(*h)[0].backup_id);
 }
 
@@ -250,7 +253,7 @@ TEST(MigratorFailureTest, WithoutBackupsAnItemErrorStopsWhereItIs) {
   auto h = m->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 1u);
-  EXPECT_EQ((*h)[0].status, "failed");
+  EXPECT_EQ((*h)[0].status, StepStatus::kFailed);
   EXPECT_EQ((*h)[0].backup_id, std::nullopt);
   // It cannot be rolled back, and that writes nothing.
   EXPECT_THAT(m->Rollback(0), StatusIs(absl::StatusCode::kFailedPrecondition));
@@ -307,7 +310,7 @@ TEST(MigratorRegressionTest, ItemErrorMessageThatIsNotUtf8IsRecorded) {
   auto h = m->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 1u);
-  EXPECT_EQ((*h)[0].status, "failed");
+  EXPECT_EQ((*h)[0].status, StepStatus::kFailed);
   ASSERT_TRUE((*h)[0].error.has_value());
   EXPECT_THAT(*(*h)[0].error, HasSubstr("task:2"));
 }

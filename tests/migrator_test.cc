@@ -25,6 +25,9 @@
 namespace rocksmigrate {
 namespace {
 
+using ::rocksmigrate::testing::CopyHistory;
+using ::rocksmigrate::testing::EraseHistory;
+using ::rocksmigrate::testing::SetHistory;
 using ::rocksmigrate::testing::AddField;
 using ::rocksmigrate::testing::Append;
 using ::rocksmigrate::testing::AppendStoppingAt;
@@ -219,7 +222,7 @@ TEST(MigratorTest, BacksUpEveryMigratedRecordExactlyOnce) {
   ASSERT_EQ(all.count(kId), 1u);
   expected[kId] = all.at(kId);
   ASSERT_EQ(all.count("_migration_history"), 1u);
-  expected["_migration_history"] = all.at("_migration_history");
+  CopyHistory(all, &expected);
   EXPECT_EQ(all, expected) << DescribeDiff(expected, all);
 
   // The manifest.
@@ -227,7 +230,7 @@ TEST(MigratorTest, BacksUpEveryMigratedRecordExactlyOnce) {
   EXPECT_EQ(manifest, nlohmann::json::parse(absl::StrCat(
                           R"({"id":")", kId,
                           R"(","from":1,"to":2,"created_at":"2026-11-27T05:01:02.000Z",)",
-                          R"("prefixes":["task:"],"item_count":25,"complete":true,)",
+                          R"("prefixes_hex":["7461736b3a"],"item_count":25,"complete":true,)",
                           R"("run_id":")", report->run_id, R"("})")));
   auto backups = m->ListBackups();
   ASSERT_THAT(backups, IsOk());
@@ -266,8 +269,10 @@ TEST(MigratorTest, RecordsEveryHistoryField) {
   for (const auto& [k, v] : e.items()) fields.insert(k);
   EXPECT_EQ(fields, (std::set<std::string>{
                         "run_id", "from", "to", "migrations", "status",
-                        "items_migrated", "items_skipped", "started_at",
-                        "duration_ms", "backup_id", "error", "checksums"}));
+                        "items_migrated", "items_skipped", "items_ahead",
+                        "started_at", "duration_ms", "backup_id",
+                        "backup_column_family", "error", "checksums",
+                        "empty_prefixes_hex"}));
   EXPECT_EQ(e["run_id"], report->run_id);
   EXPECT_EQ(e["from"], 1);
   EXPECT_EQ(e["to"], 2);
@@ -287,7 +292,7 @@ TEST(MigratorTest, RecordsEveryHistoryField) {
   auto typed = m->History();
   ASSERT_THAT(typed, IsOk());
   ASSERT_EQ(typed->size(), 1u);
-  EXPECT_EQ((*typed)[0].status, "success");
+  EXPECT_EQ((*typed)[0].status, StepStatus::kSuccess);
   EXPECT_EQ((*typed)[0].backup_id, std::optional<std::string>(kId));
   EXPECT_EQ((*typed)[0].error, std::nullopt);
 }
@@ -429,11 +434,11 @@ TEST(MigratorTest, MigrateToBelowCurrentIsInvalidArgument) {
   auto m = MakeMigrator(db->db(), &r);
   auto report = m->Migrate(2);
   EXPECT_THAT(report, StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(std::string(report.status().message()), HasSubstr("rollback"));
+  EXPECT_THAT(std::string(report.status().message()), HasSubstr("Rollback"));
   EXPECT_EQ(db->DumpAll(), before);
 }
 
-TEST(MigratorTest, StampsAnEmptyDatabaseWithTheTarget) {
+TEST(MigratorTest, StampsAnEmptyDatabaseWithTheTargetAndRecordsTheStamp) {
   TempDir dir;
   auto db = TestDb::Open(dir.Sub("db"));
   MigrationRegistry r;
@@ -444,16 +449,24 @@ TEST(MigratorTest, StampsAnEmptyDatabaseWithTheTarget) {
   ASSERT_THAT(report, IsOk());
   EXPECT_TRUE(report->stamped_empty);
   EXPECT_EQ(report->to_version, 3);
-  EXPECT_EQ(db->DumpAll(), (Dump{{"_schema_version", "3"}}));
+  Dump all = db->DumpAll();
+  EXPECT_EQ(all.at("_schema_version"), "3");
+  // Every change of the version is in the history, a stamp included.
+  nlohmann::json h = RawHistory(all);
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0]["status"], "stamped");
+  EXPECT_EQ(h[0]["from"], 1);
+  EXPECT_EQ(h[0]["to"], 3);
+  EraseHistory(&all);
+  EXPECT_EQ(all, (Dump{{"_schema_version", "3"}}));
 }
 
-TEST(MigratorTest, ReservedAndUnregisteredKeysAloneCountAsEmpty) {
+TEST(MigratorTest, ReservedKeysAloneCountAsEmpty) {
   TempDir dir;
   auto db = TestDb::Open(dir.Sub("db"));
-  db->Put({{"_custom", "x"}, {"_backup_note", "y"}, {"other:1", "z"}});
+  db->Put({{"_custom", "x"}, {"_backup_note", "y"}});
   MigrationRegistry r;
   ASSERT_THAT(r.Register(Append(1, "task:", "+")), IsOk());
-  const Dump before = db->DumpAll();
   auto m = MakeMigrator(db->db(), &r);
   auto state = m->Inspect();
   ASSERT_THAT(state, IsOk());
@@ -462,12 +475,45 @@ TEST(MigratorTest, ReservedAndUnregisteredKeysAloneCountAsEmpty) {
   auto report = m->Migrate();
   ASSERT_THAT(report, IsOk());
   EXPECT_TRUE(report->stamped_empty);
-  Dump expected = before;
-  expected["_schema_version"] = "2";
-  EXPECT_EQ(db->DumpAll(), expected) << DescribeDiff(expected, db->DumpAll());
   state = m->Inspect();
   ASSERT_THAT(state, IsOk());
   EXPECT_TRUE(state->up_to_date());
+}
+
+// A user key under no registered prefix makes the database not empty (a
+// prefix typo must not stamp a populated database): the step runs, finds no
+// record under its prefix, and says so in the status, the report and the
+// history.
+TEST(MigratorTest, AnyUserKeyMakesTheDatabaseNotEmptyAndAnEmptyPrefixIsReported) {
+  TempDir dir;
+  auto db = TestDb::Open(dir.Sub("db"));
+  db->Put({{"_custom", "x"}, {"task:1", "v1"}});
+  MigrationRegistry r;
+  ASSERT_THAT(r.Register(Append(1, "tsk:", "+")), IsOk());  // A typo.
+  auto m = MakeMigrator(db->db(), &r);
+  auto state = m->Inspect();
+  ASSERT_THAT(state, IsOk());
+  EXPECT_FALSE(state->empty);
+  ASSERT_EQ(state->pending.size(), 1u);
+  EXPECT_THAT(state->pending[0].empty_prefixes, ElementsAre("tsk:"));
+  auto dry = m->DryRun();
+  ASSERT_THAT(dry, IsOk());
+  EXPECT_FALSE(dry->would_stamp);
+  ASSERT_EQ(dry->steps.size(), 1u);
+  EXPECT_THAT(dry->steps[0].empty_prefixes, ElementsAre("tsk:"));
+  auto report = m->Migrate();
+  ASSERT_THAT(report, IsOk());
+  EXPECT_FALSE(report->stamped_empty);
+  ASSERT_EQ(report->steps.size(), 1u);
+  EXPECT_THAT(report->steps[0].empty_prefixes, ElementsAre("tsk:"));
+  EXPECT_EQ(db->DumpUser(), (Dump{{"task:1", "v1"}}));
+  nlohmann::json h = RawHistory(db->DumpAll());
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0]["status"], "success");
+  EXPECT_EQ(h[0]["empty_prefixes_hex"], nlohmann::json::array({"74736b3a"}));
+  // The step is an ordinary step: it can be rolled back.
+  ASSERT_THAT(m->Rollback(1), IsOk());
+  EXPECT_EQ(db->DumpAll().at("_schema_version"), "1");
 }
 
 TEST(MigratorTest, MigratesZeroByteInvalidUtf8AndMultiMebibyteValues) {
@@ -576,7 +622,7 @@ TEST(MigratorTest, StopRequestLeavesAResumableStateAndResumesExactly) {
   auto state = m->Inspect();
   ASSERT_THAT(state, IsOk());
   ASSERT_TRUE(state->in_flight.has_value());
-  EXPECT_EQ(state->in_flight->state, "migrating");
+  EXPECT_EQ(state->in_flight->state, StepState::kMigrating);
   const std::string last = state->in_flight->last_key;
   // "note:" (the first prefix) is done up to the cursor, in whole batches
   // of 3, and nothing after it.
@@ -599,7 +645,7 @@ TEST(MigratorTest, StopRequestLeavesAResumableStateAndResumesExactly) {
   auto h = m->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 1u);
-  EXPECT_EQ((*h)[0].status, "interrupted");
+  EXPECT_EQ((*h)[0].status, StepStatus::kInterrupted);
   EXPECT_EQ((*h)[0].items_migrated, done);
 
   // Resume with a fresh migrator (as after a restart).
@@ -620,9 +666,9 @@ TEST(MigratorTest, StopRequestLeavesAResumableStateAndResumesExactly) {
   h = m2->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 2u);
-  EXPECT_EQ((*h)[0].status, "success");
+  EXPECT_EQ((*h)[0].status, StepStatus::kSuccess);
   EXPECT_EQ((*h)[0].items_migrated, 40u);
-  EXPECT_EQ((*h)[1].status, "success");
+  EXPECT_EQ((*h)[1].status, StepStatus::kSuccess);
   EXPECT_EQ((*h)[1].items_migrated, 20u);
   for (const auto& [k, v] : records) {
     EXPECT_EQ(all.at(BackupKey(*(*h)[0].backup_id, k)), v);
@@ -669,7 +715,7 @@ TEST(MigratorTest, StopRequestInTheSecondStepResumesThere) {
   auto h = m->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 2u);
-  EXPECT_EQ((*h)[1].status, "success");
+  EXPECT_EQ((*h)[1].status, StepStatus::kSuccess);
   EXPECT_EQ((*h)[1].items_migrated, 12u);
 }
 
@@ -729,7 +775,7 @@ TEST(MigratorTest, OneThreadAndManyThreadsGiveIdenticalBytes) {
     // The run id is random; everything else must be equal.
     nlohmann::json h = RawHistory(all);
     for (auto& e : h) e["run_id"] = "";
-    all["_migration_history"] = h.dump();
+    SetHistory(&all, h);
     for (auto& [k, v] : all) {
       if (k.rfind("_backup_", 0) == 0 && k.find(':') == std::string::npos) {
         nlohmann::json j = nlohmann::json::parse(v);

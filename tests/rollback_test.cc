@@ -16,6 +16,9 @@
 namespace rocksmigrate {
 namespace {
 
+using ::rocksmigrate::testing::CopyHistory;
+using ::rocksmigrate::testing::EraseHistory;
+using ::rocksmigrate::testing::SetHistory;
 using ::rocksmigrate::testing::AddField;
 using ::rocksmigrate::testing::Append;
 using ::rocksmigrate::testing::AppendStoppingAt;
@@ -87,13 +90,13 @@ TEST(RollbackTest, RestoresEveryByteToVersionOne) {
   Dump expected = original;
   expected["_schema_version"] = "1";
   ASSERT_EQ(all.count("_migration_history"), 1u);
-  expected["_migration_history"] = all.at("_migration_history");
+  CopyHistory(all, &expected);
   EXPECT_EQ(all, expected) << DescribeDiff(expected, all);  // Backups gone.
   auto h = m->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 2u);
-  EXPECT_EQ((*h)[0].status, "rolled_back");
-  EXPECT_EQ((*h)[1].status, "rolled_back");
+  EXPECT_EQ((*h)[0].status, StepStatus::kRolledBack);
+  EXPECT_EQ((*h)[1].status, StepStatus::kRolledBack);
   auto backups = m->ListBackups();
   ASSERT_THAT(backups, IsOk());
   EXPECT_TRUE(backups->empty());
@@ -112,13 +115,13 @@ TEST(RollbackTest, RollsBackToAnIntermediateVersion) {
   ASSERT_THAT(m->Rollback(2), IsOk());
   Dump all = db->DumpAll();
   Dump expected = at2;
-  expected["_migration_history"] = all.at("_migration_history");
+  CopyHistory(all, &expected);
   EXPECT_EQ(all, expected) << DescribeDiff(expected, all);
   auto h = m->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 2u);
-  EXPECT_EQ((*h)[0].status, "success");
-  EXPECT_EQ((*h)[1].status, "rolled_back");
+  EXPECT_EQ((*h)[0].status, StepStatus::kSuccess);
+  EXPECT_EQ((*h)[1].status, StepStatus::kRolledBack);
 }
 
 TEST(RollbackTest, MigratingAgainAfterRollbackReproducesTheSameBytes) {
@@ -138,8 +141,8 @@ TEST(RollbackTest, MigratingAgainAfterRollbackReproducesTheSameBytes) {
   auto h = m->History();
   ASSERT_THAT(h, IsOk());
   ASSERT_EQ(h->size(), 4u);
-  EXPECT_EQ((*h)[2].status, "success");
-  EXPECT_EQ((*h)[3].status, "success");
+  EXPECT_EQ((*h)[2].status, StepStatus::kSuccess);
+  EXPECT_EQ((*h)[3].status, StepStatus::kSuccess);
   // And that run can be rolled back too.
   ASSERT_THAT(m->Rollback(1), IsOk());
   EXPECT_EQ(db->DumpUser(), Original());
@@ -159,7 +162,7 @@ TEST(RollbackTest, RefusedWhenAStepRanWithoutBackup) {
   const Dump before = db->DumpAll();
   auto s = m->Rollback(1);
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(std::string(s.status().message()), HasSubstr("no-backup"));
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("ran without backups"));
   EXPECT_THAT(m->Rollback(2), StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(db->DumpAll(), before) << DescribeDiff(before, db->DumpAll());
 }
@@ -221,7 +224,7 @@ TEST(RollbackTest, UndoesAStepLeftInFlightByAStop) {
   EXPECT_TRUE(report->resumed);
   const Dump all = db->DumpAll();
   Dump expected = original;
-  expected["_migration_history"] = all.at("_migration_history");
+  CopyHistory(all, &expected);
   // The database had no version before: rolling back the first step
   // records the baseline.
   ASSERT_EQ(all.count("_schema_version"), 1u);
@@ -258,7 +261,7 @@ TEST(RollbackTest, StoppedRollbackResumesAndFinishesExactly) {
   const Dump all = db->DumpAll();
   Dump expected = original;
   expected["_schema_version"] = "1";
-  expected["_migration_history"] = all.at("_migration_history");
+  CopyHistory(all, &expected);
   EXPECT_EQ(all, expected) << DescribeDiff(expected, all);
 }
 

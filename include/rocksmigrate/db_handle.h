@@ -23,7 +23,10 @@ enum class OpenMode {
   kReadWrite,
   // A secondary instance (DB::OpenAsSecondary) in a temporary directory:
   // reads the database, live or not, without its lock and without writing
-  // to its files, so a server may open it meanwhile.
+  // to its files, so a server may open it meanwhile. The directory
+  // ($TMPDIR/rocksmigrate-secondary-<pid>-XXXXXX) is removed when the handle
+  // is destroyed; one left by a process that was killed is removed by the
+  // next kReadOnly open.
   kReadOnly,
 };
 
@@ -32,7 +35,8 @@ enum class OpenMode {
 class DbHandle {
  public:
   // Opens the database at `path` with every column family it has. A path
-  // without a database is InvalidArgument (nothing creates one). With
+  // without a database is InvalidArgument (nothing creates one); a database
+  // whose LOCK file another process holds is Unavailable, naming its pid. With
   // `create_backup_cf`, a kReadWrite open also creates kBackupColumnFamily if
   // it is missing. `options` tunes the open (create_if_missing is ignored).
   //
@@ -44,13 +48,20 @@ class DbHandle {
   static absl::StatusOr<std::unique_ptr<DbHandle>> Open(
       const std::string& path, OpenMode mode,
       const rocksdb::Options& options = rocksdb::Options(),
-      bool create_backup_cf = false);
+      const std::string& create_column_family = "");
   ~DbHandle();
 
   // The database: a rocksdb::TransactionDB when opened as primary.
   rocksdb::DB* db() const { return db_; }
-  // The backup column family, or nullptr if the database has none.
+  // The column family named kBackupColumnFamily, or nullptr if the
+  // database has none.
   rocksdb::ColumnFamilyHandle* backup_column_family() const;
+  // The column family named `name` ("default" included), or nullptr.
+  rocksdb::ColumnFamilyHandle* column_family(const std::string& name) const;
+  // Every column family's handle, the default one first.
+  const std::vector<rocksdb::ColumnFamilyHandle*>& column_families() const {
+    return handles_;
+  }
   bool is_secondary() const { return secondary_; }
   const std::string& path() const { return path_; }
 

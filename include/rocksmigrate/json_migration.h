@@ -15,13 +15,19 @@ namespace rocksmigrate {
 // so a migration changes only what it touches.
 using Json = nlohmann::ordered_json;
 
-// Parses each record, applies the per-record version rule of SPEC §8.2, calls
-// Transform() and stamps `schema_version` = to().
+// Parses each record, applies the per-record version rule, calls Transform()
+// and stamps `schema_version` = to().
 //
-//  - a value that is not a JSON object is an item error;
+//  - a value that is not a JSON object is an item error; so is one the
+//    parsed object cannot hold exactly: invalid JSON or UTF-8, a NUL byte,
+//    nesting deeper than 256 arrays and objects, two members with one name,
+//    an integer beyond 64 bits or a decimal a double does not hold as
+//    written. Never a crash, never a silent change;
 //  - `schema_version` absent: the record is older than any step, migrated;
 //  - `schema_version` not a non-negative integer: item error;
-//  - `schema_version` >= to(): Keep (skipped, not rewritten, not backed up).
+//  - `schema_version` == to(): Keep (skipped, not rewritten, not backed up);
+//  - `schema_version` > to(): KeepNewer (skipped too, counted apart);
+//  - a value Transform() nests deeper than the bound: item error.
 //
 // Example:
 //   class TaskAddDependencies : public JsonMigration {

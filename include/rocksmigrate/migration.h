@@ -23,9 +23,19 @@ class ItemResult {
     return ItemResult(Kind::kWrite, std::move(new_value));
   }
   static ItemResult Keep() { return ItemResult(Kind::kKeep, {}); }
+  // Keep, because the record is already past this migration's version
+  // (written by a newer binary?): counted apart in the history
+  // (`items_ahead`) so that it shows.
+  static ItemResult KeepNewer() {
+    ItemResult r(Kind::kKeep, {});
+    r.newer_ = true;
+    return r;
+  }
   static ItemResult Delete() { return ItemResult(Kind::kDelete, {}); }
 
   Kind kind() const { return kind_; }
+  // True for KeepNewer().
+  bool newer() const { return newer_; }
   // The new value. REQUIRES: kind() == kWrite.
   const std::string& value() const { return value_; }
   std::string&& release_value() { return std::move(value_); }
@@ -35,6 +45,7 @@ class ItemResult {
       : kind_(kind), value_(std::move(value)) {}
   Kind kind_;
   std::string value_;
+  bool newer_ = false;
 };
 
 // A migration of the records under one key prefix from one schema version to

@@ -16,12 +16,14 @@
 #include "nlohmann/json.hpp"
 #include "rocksmigrate/migrator.h"
 #include "tests/fault/fault_model.h"
+#include "tests/testutil/history_dump.h"
 #include "tests/testutil/test_db.h"
 
 namespace rocksmigrate {
 namespace fault {
 namespace {
 
+using ::rocksmigrate::testing::HistoryOf;
 using ::rocksmigrate::testing::IsOk;
 using ::rocksmigrate::testing::TempDir;
 
@@ -61,11 +63,7 @@ void FlipByte(const std::string& file, double at) {
 }
 
 bool HistoryHasSuccess(rocksdb::DB* db, int from) {
-  std::string h;
-  if (!db->Get(rocksdb::ReadOptions(), "_migration_history", &h).ok()) {
-    return false;
-  }
-  for (const auto& e : nlohmann::json::parse(h)) {
+  for (const auto& e : HistoryOf(db)) {
     if (e["from"] == from && e["status"] == "success") return true;
   }
   return false;
@@ -217,10 +215,7 @@ TEST_P(BackupCorruptionTest, RollbackReportsItAndRestoresNothingWrong) {
                     ->Get(rocksdb::ReadOptions(), "_schema_version", &version)
                     .ok());
     EXPECT_EQ(version, "2") << "the version moved although the rollback failed";
-    std::string history;
-    ASSERT_TRUE((*db)->db()
-                    ->Get(rocksdb::ReadOptions(), "_migration_history", &history)
-                    .ok());
+    const std::string history = HistoryOf((*db)->db()).dump();
     EXPECT_FALSE(absl::StrContains(history, "rolled_back")) << history;
   }
   int unreadable = 0, restored = 0;

@@ -22,6 +22,7 @@
 #include "rocksmigrate/db_handle.h"
 #include "rocksmigrate/migrator.h"
 #include "tests/fault/fault_model.h"
+#include "tests/testutil/fault_point_env.h"
 
 namespace {
 
@@ -39,6 +40,7 @@ int Report(const absl::Status& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rocksmigrate::testing::ArmFaultPointFromEnvironment();
   std::string db_path, op, until;
   int to = -1, batch = 7, threads = 2, keep = 0;
   for (int i = 1; i + 1 < argc; i += 2) {

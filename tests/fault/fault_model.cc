@@ -17,12 +17,14 @@
 #include "glog/logging.h"
 #include "nlohmann/json.hpp"
 #include "rocksdb/options.h"
+#include "tests/testutil/history_dump.h"
 
 namespace rocksmigrate {
 namespace fault {
 namespace {
 
 using nlohmann::json;
+using ::rocksmigrate::testing::RawHistory;
 
 // "v<N>|rest" -> (N, rest); nullopt if not of that form.
 std::optional<std::pair<int, std::string_view>> ParseVersioned(
@@ -240,7 +242,13 @@ std::string CheckInvariant(const Dump& all, const Model& model,
   bool has_last_key = false;
   if (f) {
     json j = json::parse(cur->second, nullptr, false);
-    if (j["prefix"].is_string()) cursor_prefix = j["prefix"];
+    if (j["prefix_hex"].is_string()) {
+      std::string hex = j["prefix_hex"];
+      for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+        cursor_prefix.push_back(static_cast<char>(
+            std::stoi(hex.substr(i, 2), nullptr, 16)));
+      }
+    }
     if (j["has_last_key"].is_boolean()) has_last_key = j["has_last_key"];
     if (j["last_key_hex"].is_string()) {
       std::string hex = j["last_key_hex"];
@@ -386,12 +394,13 @@ std::string CheckInvariant(const Dump& all, const Model& model,
           fail(absl::StrCat("migrated record ", key, " of step ", from, "->",
                             from + 1, " in flight has ", n, " backups"));
         }
-        // Backups may be written (ingested) ahead of the batches that
-        // rewrite their records, so an unmigrated record may already have
-        // its one backup (holding its current bytes, checked above).
-        if (!migrated && n > 1) {
+        // While migrating, a batch's backups and new values commit in one
+        // write: an unmigrated record has no backup. While restoring, a
+        // restored record keeps its backup until the step is recorded.
+        const size_t most = state == "migrating" ? 0 : 1;
+        if (!migrated && n > static_cast<int>(most)) {
           fail(absl::StrCat("unmigrated record ", key, " of step ", from,
-                            "->", from + 1, " in flight has ", n,
+                            "->", from + 1, " in flight (", state, ") has ", n,
                             " backups"));
         }
       }
@@ -400,9 +409,8 @@ std::string CheckInvariant(const Dump& all, const Model& model,
 
   // History: a success entry for exactly the applied steps.
   std::map<int, bool> success;
-  auto hist = all.find("_migration_history");
-  if (hist != all.end()) {
-    json j = json::parse(hist->second, nullptr, false);
+  if (all.count("_migration_history") > 0) {
+    json j = RawHistory(all);
     if (!j.is_array()) {
       fail("unreadable _migration_history");
     } else {

@@ -25,6 +25,7 @@
 #include "rocksmigrate/migration.h"
 #include "rocksmigrate/migrator.h"
 #include "rocksmigrate/registry.h"
+#include "tests/testutil/fault_point_env.h"
 
 namespace {
 
@@ -77,6 +78,7 @@ class TaskAddPriority : public JsonMigration {
 }  // namespace
 
 int main(int argc, char** argv) {
+  rocksmigrate::testing::ArmFaultPointFromEnvironment();
   if (argc != 5) {
     std::cerr << "usage: crash_child <db> migrate|rollback <batch_items> "
                  "<threads>\n";

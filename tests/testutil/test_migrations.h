@@ -24,6 +24,7 @@
 #include "rocksmigrate/migration.h"
 #include "rocksmigrate/migrator.h"
 #include "rocksmigrate/registry.h"
+#include "tests/testutil/history_dump.h"
 #include "tests/testutil/test_db.h"
 
 namespace rocksmigrate {
@@ -147,13 +148,6 @@ inline std::unique_ptr<Migrator> MakeMigrator(rocksdb::DB* db,
   auto m = Migrator::Create(db, registry, std::move(options));
   EXPECT_TRUE(m.ok()) << m.status();
   return m.ok() ? std::move(*m) : nullptr;
-}
-
-// The raw `_migration_history` array of a dump (empty array when absent).
-inline nlohmann::json RawHistory(const Dump& dump) {
-  auto it = dump.find("_migration_history");
-  if (it == dump.end()) return nlohmann::json::array();
-  return nlohmann::json::parse(it->second);
 }
 
 // `_backup_<id>:<key>`.

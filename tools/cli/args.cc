@@ -21,11 +21,18 @@ const std::map<std::string, CommandSpec>& Commands() {
   static const auto* commands = new std::map<std::string, CommandSpec>{
       {"status", {{"check"}, 0, 0, ""}},
       {"migrate",
-       {{"to", "dry-run", "batch-size", "no-backup", "threads"}, 0, 0, ""}},
+       {{"to", "dry-run", "batch-size", "no-backup", "threads", "backup-cf"},
+        0, 0, ""}},
       {"rollback", {{"to"}, 0, 0, ""}},
+      {"abandon", {{}, 0, 0, ""}},
       {"history", {{}, 0, 0, ""}},
       {"validate", {{}, 0, 0, ""}},
-      {"backups", {{"keep"}, 1, 2, "list | delete ID | prune --keep N"}},
+      {"backups",
+       {{"keep", "force"}, 1, 2,
+        "list | verify ID | delete ID [--force] | prune --keep N"}},
+      {"repair",
+       {{"confirm"}, 2, 2,
+        "remove-key KEY --confirm | set-version N --confirm"}},
       {"create", {{"prefix"}, 1, 1, "NAME --prefix P"}},
   };
   return *commands;
@@ -38,6 +45,7 @@ const std::map<std::string, bool>& KnownFlags() {
       {"help", false},      {"check", false},     {"to", true},
       {"dry-run", false},   {"batch-size", true}, {"no-backup", false},
       {"threads", true},    {"keep", true},       {"prefix", true},
+      {"backup-cf", true},  {"force", false},     {"confirm", false},
   };
   return *flags;
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksmigrate/declarative.h"
 #include "tools/cli/args.h"
+#include "tools/cli/command_util.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/format.h"
 
@@ -24,15 +25,25 @@ commands:
                                run in flight, backups, the last history entries
                                --check: exit 0 if up to date, 4 if pending
   migrate [--to N]             apply pending steps (default: up to the newest)
-          [--dry-run]          scan and transform everything, write nothing
+          [--dry-run]          report what migrate would do, write nothing
           [--batch-size N]     records per committed batch (default 1000)
           [--no-backup]        faster, but the run cannot be rolled back
           [--threads N]        transform threads (default: one per core)
+          [--backup-cf NAME]   keep this run's backups in column family NAME
+                               (created if missing; default: the default one)
   rollback --to N              go back to version N by restoring from backups
+  abandon                      give up the run in flight: restore its records
+                               from its backup, record it as aborted
   history                      every step of every run
   validate                     every record under migrated prefixes parses and
                                carries its version; applied files unchanged
-  backups list | delete ID | prune --keep N
+  backups list | verify ID | delete ID [--force] | prune --keep N
+                               --force deletes a backup whose manifest is
+                               unreadable
+  repair remove-key KEY --confirm
+                               remove a bookkeeping key that cannot be trusted
+  repair set-version N --confirm
+                               set _schema_version (recorded as a stamp)
   create NAME --prefix P       write DIR/NNNN_NAME.json for the next version
 
 global flags (before or after the command):
@@ -41,9 +52,11 @@ global flags (before or after the command):
   --json              print one JSON document on stdout
   --help              this text
 
-status, history, validate, backups list and migrate --dry-run only read, and
-work while a server holds the database. migrate, rollback and backups
-delete/prune need the database to themselves.
+status, history, validate, backups list/verify and migrate --dry-run only
+read, and work while a server holds the database. The other commands need
+the database to themselves. A refusal (exit 3) names the key, file or backup
+and the command that gets out of it; see the README's "When something is
+wrong".
 
 exit codes: 0 ok; 1 failed (database left consistent) or problems found;
 2 bad usage or bad migration files; 3 refused (newer schema, locked,
@@ -139,6 +152,11 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
     } else if (!loaded.ok()) {
       loaded = WithHint(loaded, "fix the file; nothing was touched");
     }
+    if (loaded.ok() && registry->empty()) {
+      err << "note: no migrations loaded (" << inv.migrations_dir
+          << " holds no migration file); this binary knows only v1, the "
+             "baseline\n";
+    }
     if (!loaded.ok()) {
       result = loaded;
     } else if (inv.command == "status") {
@@ -153,8 +171,13 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
       result = RunValidate(ctx);
     } else if (inv.command == "backups") {
       result = RunBackups(ctx);
+    } else if (inv.command == "abandon") {
+      result = RunAbandon(ctx);
+    } else if (inv.command == "repair") {
+      result = RunRepair(ctx);
     }
   }
+  if (!result.ok()) result = WithWayOut(ctx, result.status());
   return Finish(result, &inv, ctx.printed_json, out, err);
 }
 

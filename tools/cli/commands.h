@@ -34,6 +34,8 @@ absl::StatusOr<Outcome> RunHistory(CommandContext& ctx);
 absl::StatusOr<Outcome> RunValidate(CommandContext& ctx);
 absl::StatusOr<Outcome> RunBackups(CommandContext& ctx);
 absl::StatusOr<Outcome> RunCreate(CommandContext& ctx);
+absl::StatusOr<Outcome> RunAbandon(CommandContext& ctx);
+absl::StatusOr<Outcome> RunRepair(CommandContext& ctx);
 
 // The status with `hint` appended to its message ("...; hint"), same code.
 absl::Status WithHint(const absl::Status& status, const std::string& hint);

@@ -73,6 +73,12 @@ Json OptionalText(const std::optional<std::string>& text) {
   return EscapeText(*text);
 }
 
+Json EscapeAll(const std::vector<std::string>& raw) {
+  Json out = Json::array();
+  for (const std::string& r : raw) out.push_back(EscapeBytes(r));
+  return out;
+}
+
 }  // namespace
 
 Json HistoryEntryToJson(const HistoryEntry& entry) {
@@ -81,22 +87,33 @@ Json HistoryEntryToJson(const HistoryEntry& entry) {
   j["from"] = entry.from;
   j["to"] = entry.to;
   j["migrations"] = entry.migrations;
-  j["status"] = entry.status;
+  j["status"] = std::string(ToString(entry.status));
   j["items_migrated"] = entry.items_migrated;
   j["items_skipped"] = entry.items_skipped;
+  j["items_ahead"] = entry.items_ahead;
   j["started_at"] = entry.started_at;
   j["duration_ms"] = entry.duration_ms;
   j["backup_id"] = OptionalText(entry.backup_id);
+  j["backup_column_family"] = entry.backup_column_family.empty()
+                                  ? Json(nullptr)
+                                  : Json(EscapeBytes(entry.backup_column_family));
   j["error"] = OptionalText(entry.error);
   Json checksums = Json::object();
   for (const auto& [file, sha] : entry.checksums) checksums[file] = sha;
   j["checksums"] = std::move(checksums);
+  j["empty_prefixes"] = EscapeAll(entry.empty_prefixes);
   return j;
 }
 
 Json BackupToJson(const BackupInfo& backup) {
   Json j = Json::object();
   j["id"] = backup.id;
+  j["column_family"] = EscapeBytes(backup.column_family);
+  j["readable"] = backup.readable;
+  if (!backup.readable) {
+    j["problem"] = EscapeText(backup.problem);
+    return j;
+  }
   j["from"] = backup.from;
   j["to"] = backup.to;
   j["created_at"] = backup.created_at;
@@ -112,8 +129,10 @@ Json BackupToJson(const BackupInfo& backup) {
 Json InFlightToJson(const InFlight& f) {
   Json j = Json::object();
   j["run_id"] = f.run_id;
-  j["state"] = f.state;
-  j["reason"] = f.reason.empty() ? Json(nullptr) : Json(f.reason);
+  j["state"] = std::string(ToString(f.state));
+  j["reason"] = f.reason == RestoreReason::kNone
+                    ? Json(nullptr)
+                    : Json(std::string(ToString(f.reason)));
   j["from"] = f.from;
   j["to"] = f.to;
   j["backup_id"] = OptionalText(f.backup_id);
@@ -121,8 +140,18 @@ Json InFlightToJson(const InFlight& f) {
   j["last_key"] = EscapeBytes(f.last_key);
   j["items_migrated"] = f.items_migrated;
   j["items_skipped"] = f.items_skipped;
+  j["items_ahead"] = f.items_ahead;
+  j["items_restored"] = f.items_restored;
   j["started_at"] = f.started_at;
   j["error"] = OptionalText(f.error);
+  j["rollback_target"] =
+      f.rollback_target ? Json(*f.rollback_target) : Json(nullptr);
+  return j;
+}
+
+Json PendingStepToJson(const PendingStep& pending) {
+  Json j = StepToJson(pending.step);
+  j["empty_prefixes"] = EscapeAll(pending.empty_prefixes);
   return j;
 }
 
@@ -153,6 +182,11 @@ Json DryRunToJson(const DryRunReport& report) {
   j["estimated_duration_ms"] =
       absl::ToInt64Milliseconds(report.estimated_duration);
   j["would_fail"] = report.would_fail();
+  j["would_stamp"] = report.would_stamp;
+  j["in_flight_action"] =
+      report.in_flight_action
+          ? Json(std::string(ToString(*report.in_flight_action)))
+          : Json(nullptr);
   Json steps = Json::array();
   for (const DryRunStep& s : report.steps) {
     Json sj = Json::object();
@@ -162,7 +196,10 @@ Json DryRunToJson(const DryRunReport& report) {
     sj["items_to_migrate"] = s.items_to_migrate;
     sj["items_to_delete"] = s.items_to_delete;
     sj["items_skipped"] = s.items_skipped;
+    sj["items_ahead"] = s.items_ahead;
     sj["items_failed"] = s.items_failed;
+    sj["empty_prefixes"] = EscapeAll(s.empty_prefixes);
+    sj["resumes_in_flight"] = s.resumes_in_flight;
     sj["bytes_to_write"] = s.bytes_to_write;
     Json failures = Json::array();
     for (const ItemFailure& f : s.first_failures) {
@@ -183,6 +220,10 @@ Json RunReportToJson(const RunReport& report) {
   j["to"] = report.to_version;
   j["stamped_empty"] = report.stamped_empty;
   j["resumed"] = report.resumed;
+  j["in_flight_action"] =
+      report.in_flight_action
+          ? Json(std::string(ToString(*report.in_flight_action)))
+          : Json(nullptr);
   Json steps = Json::array();
   for (const HistoryEntry& e : report.steps) {
     steps.push_back(HistoryEntryToJson(e));
@@ -205,6 +246,13 @@ Json ValidationToJson(const ValidationReport& report) {
     problems.push_back(std::move(pj));
   }
   j["problems"] = std::move(problems);
+  j["ahead_count"] = report.ahead_count;
+  Json ahead = Json::array();
+  for (const ValidationProblem& p : report.ahead) {
+    ahead.push_back(Json{{"key", EscapeBytes(p.key)},
+                         {"message", EscapeText(p.message)}});
+  }
+  j["ahead"] = std::move(ahead);
   return j;
 }
 

@@ -48,6 +48,7 @@ Json HistoryEntryToJson(const HistoryEntry& entry);
 Json BackupToJson(const BackupInfo& backup);
 Json InFlightToJson(const InFlight& in_flight);
 Json StepToJson(const Step& step);
+Json PendingStepToJson(const PendingStep& pending);
 Json DryRunToJson(const DryRunReport& report);
 Json RunReportToJson(const RunReport& report);
 Json ValidationToJson(const ValidationReport& report);
