@@ -87,7 +87,9 @@ class Migrator::Impl {
   const MigratorOptions& options() const { return options_; }
 
  private:
-  // --- Checks (migrator.cc) ---
+  // --- Checks (preflight.cc) ---
+  // `_schema_version` against the newest history entry that set it.
+  absl::Status VerifyVersionAgainstHistory(const Snapshot& snap) const;
   // The cursor against the version and its backup's manifest (ReadSnapshot
   // runs it).
   absl::Status VerifyCursor(const Snapshot& snap, const Cursor& cursor) const;

@@ -79,8 +79,39 @@ absl::StatusOr<Migrator::Impl::Snapshot> Migrator::Impl::ReadSnapshot() const {
   RM_ASSIGN_OR_RETURN(snap.history, history_.ReadLayout());
   RM_ASSIGN_OR_RETURN(bool has_records, meta_.HasUserRecords());
   snap.empty = !has_records;
+  RM_RETURN_IF_ERROR(VerifyVersionAgainstHistory(snap));
   if (snap.cursor) RM_RETURN_IF_ERROR(VerifyCursor(snap, *snap.cursor));
   return snap;
+}
+
+absl::Status Migrator::Impl::VerifyVersionAgainstHistory(
+    const Snapshot& snap) const {
+  // The newest entry that set the version and still stands (a success or a
+  // stamp; a rollback turns what it undoes into rolled_back) says where the
+  // database must be. A version that disagrees was set behind the history's
+  // back (a restore of an old `_schema_version`, a stray write): trusting it
+  // would migrate records twice or leave them unmigrated.
+  std::optional<HistoryEntry> last;
+  RM_RETURN_IF_ERROR(history_.ForEach(
+      [&](const HistoryEntry& e) {
+        if (e.status != StepStatus::kSuccess &&
+            e.status != StepStatus::kStamped) {
+          return true;
+        }
+        last = e;
+        return false;
+      },
+      /*newest_first=*/true));
+  if (!last || last->to == snap.current) return absl::OkStatus();
+  return BookkeepingError(
+      kSchemaVersionKey,
+      absl::StrCat(snap.stored ? absl::StrCat("it holds v", *snap.stored)
+                               : std::string("it is absent (the baseline v") +
+                                     std::to_string(snap.current) + ")",
+                   " but the history's newest standing entry (",
+                   ToString(last->status), " v", last->from, " -> v", last->to,
+                   ", run ", last->run_id, ") left the database at v",
+                   last->to));
 }
 
 absl::Status Migrator::Impl::CheckNotNewer(const Snapshot& snap) const {
@@ -371,7 +402,7 @@ absl::Status Migrator::Impl::CheckDiskSpace(
       for (KeyRange& r : UserRanges(m->prefix())) ranges.push_back(std::move(r));
     }
   }
-  return CheckDiskSpaceForStep(db_, ranges);
+  return CheckDiskSpaceForStep(db_, ranges, backups_.write_cf());
 }
 
 absl::StatusOr<Migrator::Impl::MigratePlan> Migrator::Impl::PreflightMigrate(

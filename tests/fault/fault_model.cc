@@ -117,8 +117,20 @@ std::unique_ptr<MigrationRegistry> MakeRegistry() {
 
 Dump MakeDataset(uint64_t seed, const DatasetSpec& spec) {
   std::mt19937_64 rng(seed);
+  static const char* const kWords[] = {
+      "\"status\":", "\"open\",", "\"priority\":", "\"owner\":",
+      "\"user-", "\"tags\":[", "\"docs\",", "\"urgent\"],",
+      "\"title\":", "\"review the ", "quarterly report\",", "release ",
+      "notes\",", "\"estimate\":", "12,", "\"created_at\":"};
   auto payload = [&](int len) {
-    std::string p(len, '\0');
+    std::string p;
+    p.reserve(len);
+    if (spec.compressible) {
+      while (static_cast<int>(p.size()) < len) p += kWords[rng() % 16];
+      p.resize(len);
+      return p;
+    }
+    p.assign(len, '\0');
     for (char& c : p) c = static_cast<char>(rng() & 0xFF);
     return p;
   };

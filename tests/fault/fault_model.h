@@ -69,6 +69,9 @@ struct DatasetSpec {
   // Number of records with a payload of big_payload bytes.
   int big = 2;
   int big_payload = 20000;
+  // Payloads of words from a small vocabulary (compressible about as JSON
+  // records are) instead of arbitrary bytes.
+  bool compressible = false;
 };
 
 // A v1 database's user records, from `seed`. Payloads are arbitrary bytes.
