@@ -19,6 +19,7 @@
 //   rollback_batch       after each restore batch commits
 //   before_rollback_finish  every record restored, not yet recorded
 //   prune_between        between two backups deleted by PruneBackups
+//   lease_wait           a migrator starts waiting for another's lease
 #ifndef ROCKSMIGRATE_SRC_FAULT_POINT_H_
 #define ROCKSMIGRATE_SRC_FAULT_POINT_H_
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "glog/logging.h"
+#include "src/fault_point.h"
 #include "src/keys.h"
 
 namespace rocksmigrate {
@@ -35,6 +36,7 @@ absl::StatusOr<std::unique_ptr<Lease>> Lease::Acquire(const MetaStore* meta,
       return Held().count(key) == 0;
     };
     if (!free() && wait > absl::ZeroDuration()) {
+      FaultPoint("lease_wait");
       g_mu.AwaitWithTimeout(absl::Condition(&free), wait);
     }
     if (!free()) {

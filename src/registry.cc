@@ -86,7 +86,7 @@ absl::StatusOr<std::vector<Step>> MigrationRegistry::PlanPath(int from,
   if (from >= to) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot plan a path from v", from, " to v", to,
-        ": migrations only go up; use rollback to go down"));
+        ": migrations only go up (Migrator::Rollback goes down)"));
   }
   std::vector<Step> path;
   for (int v = from; v < to; ++v) {

