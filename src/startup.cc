@@ -1,5 +1,6 @@
 #include "rocksmigrate/startup.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace rocksmigrate {
@@ -11,11 +12,16 @@ absl::Status MigrateOnStartup(rocksdb::DB* db,
   if (!migrator.ok()) return migrator.status();
   auto report = (*migrator)->Migrate();
   if (!report.ok()) {
-    return absl::Status(
-        report.status().code(),
-        absl::StrCat("rocksmigrate: the database cannot be brought to the "
-                     "schema this server needs: ",
-                     report.status().message()));
+    absl::Status s(report.status().code(),
+                   absl::StrCat("rocksmigrate: the database cannot be brought "
+                                "to the schema this server needs: ",
+                                report.status().message()));
+    // Keep what the status is about (SubjectOf) for the server's own hints.
+    report.status().ForEachPayload(
+        [&s](absl::string_view url, const absl::Cord& payload) {
+          s.SetPayload(url, payload);
+        });
+    return s;
   }
   return absl::OkStatus();
 }

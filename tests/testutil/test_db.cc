@@ -71,6 +71,13 @@ void TestDb::Put(const Dump& records) {
   CHECK(s.ok()) << s.ToString();
 }
 
+void TestDb::Delete(const std::string& key) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  rocksdb::Status s = db_->Delete(wo, key);
+  CHECK(s.ok()) << s.ToString();
+}
+
 void TestDb::Put(const std::string& key, const std::string& value) {
   Put(Dump{{key, value}});
 }

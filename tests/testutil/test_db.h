@@ -52,6 +52,8 @@ class TestDb {
   // Writes `records` (key -> value) in one synced batch.
   void Put(const Dump& records);
   void Put(const std::string& key, const std::string& value);
+  // Deletes `key` (default column family), synced.
+  void Delete(const std::string& key);
   // All keys of the default column family (or `cf`).
   Dump DumpAll(rocksdb::ColumnFamilyHandle* cf = nullptr) const;
   // Keys not starting with '_' (the user records).
