@@ -166,9 +166,23 @@ absl::Status Migrator::Impl::SetSchemaVersion(int version) {
   RM_ASSIGN_OR_RETURN(HistoryStore::Layout layout, history_.ReadLayout());
   RM_RETURN_IF_ERROR(lease->Record(options_.clock()));
   RM_RETURN_IF_ERROR(ConvertLegacyHistory());
-  RunReport report;
-  const int from = stored.ok() && *stored ? **stored : options_.baseline_version;
+  // The stamp goes from where the history left the database (a repair of a
+  // damaged version to the history's own version is "vN -> vN", which a
+  // rollback passes over), else from the stored version, else from itself.
+  int from = version;
+  if (stored.ok() && *stored) from = **stored;
+  RM_RETURN_IF_ERROR(history_.ForEach(
+      [&](const HistoryEntry& e) {
+        if (e.status != StepStatus::kSuccess &&
+            e.status != StepStatus::kStamped) {
+          return true;
+        }
+        from = e.to;
+        return false;
+      },
+      /*newest_first=*/true));
   (void)layout;
+  RunReport report;
   return Stamp(from, version, NewRunId(), &report);
 }
 
