@@ -149,11 +149,21 @@ class ExactSax : public nlohmann::json_sax<J> {
   }
   bool parse_error(std::size_t position, const std::string&,
                    const nlohmann::detail::exception& ex) override {
-    if (error_.empty()) {
-      error_ = absl::StrCat("not valid JSON (", ParseErrorText(ex), ")");
-    }
     (void)position;
-    return false;
+    // A number whose magnitude no double holds ("1e400") is valid JSON;
+    // nlohmann's lexer reports it as an overflow.
+    const std::string text = ParseErrorText(ex);
+    const std::string overflow = "number overflow parsing '";
+    const size_t at = text.find(overflow);
+    if (at != std::string::npos) {
+      const size_t begin = at + overflow.size();
+      const size_t end = text.find('\'', begin);
+      return Fail(absl::StrCat(
+          "the number ", text.substr(begin, end - begin),
+          " cannot be held exactly (beyond 64-bit integers and double "
+          "precision)"));
+    }
+    return Fail(absl::StrCat("not valid JSON (", text, ")"));
   }
 
   const std::string& error() const { return error_; }

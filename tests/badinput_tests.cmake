@@ -19,3 +19,6 @@ if(TARGET rocksmigrate_cli_binary)
     RM_FAULT_TOOL="$<TARGET_FILE:rm_fault_tool>")
   add_dependencies(cli_edges_test rocksmigrate_cli_binary rm_fault_tool)
 endif()
+
+rm_add_test(record_edges_test SOURCES badinput/record_edges_test.cc
+  LABELS badinput)
