@@ -19,6 +19,8 @@
 #include "absl/strings/str_format.h"
 #include "rocksmigrate/json_migration.h"
 #include "rocksmigrate/status_macros.h"
+#include "src/json_parse.h"
+#include "src/migration_file.h"
 #include "src/sha256.h"
 
 namespace rocksmigrate {
@@ -267,54 +269,6 @@ class DeclarativeMigration : public JsonMigration {
   const std::string checksum_;
 };
 
-// A SAX pass over the file before it is parsed into a DOM: it reports where
-// the syntax breaks (line and column) and rejects duplicate member names,
-// which the DOM parser would silently resolve to one of the values.
-class CheckingSax : public nlohmann::json_sax<Json> {
- public:
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override {
-    keys_.emplace_back();
-    return true;
-  }
-  bool key(string_t& name) override {
-    if (!keys_.back().insert(name).second) {
-      error_ = absl::StrCat("duplicate member \"", name, "\"");
-      return false;
-    }
-    return true;
-  }
-  bool end_object() override {
-    keys_.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string&,
-                   const nlohmann::detail::exception& ex) override {
-    std::string what = ex.what();
-    // Drop nlohmann's "[json.exception.parse_error.101] " tag.
-    if (!what.empty() && what.front() == '[') {
-      size_t close = what.find("] ");
-      if (close != std::string::npos) what.erase(0, close + 2);
-    }
-    error_ = absl::StrCat("malformed JSON: ", what);
-    return false;
-  }
-
-  const std::string& error() const { return error_; }
-
- private:
-  std::vector<std::set<std::string>> keys_;
-  std::string error_;
-};
-
 const char* TypeName(const Json& value) { return value.type_name(); }
 
 // Validates one file's parsed contents; `display` names the file in errors.
@@ -461,13 +415,27 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 absl::StatusOr<std::unique_ptr<Migration>> LoadMigrationFile(
     const std::string& path) {
   RM_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
-  const std::string file_name = std::filesystem::path(path).filename();
-  FileChecker check(path);
+  return ParseMigrationFile(bytes, std::filesystem::path(path).filename(),
+                            path);
+}
 
-  CheckingSax sax;
-  if (!Json::sax_parse(bytes, &sax)) return check.Error(sax.error());
-  Json doc = Json::parse(bytes, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return check.Error("malformed JSON");
+absl::StatusOr<std::unique_ptr<Migration>> ParseMigrationFile(
+    std::string_view bytes, const std::string& file_name,
+    const std::string& display) {
+  FileChecker check(display);
+  // The same exact parser as for records: a patch value that nests past the
+  // bound, repeats a member name or holds a number the DOM would change is
+  // refused here, not met record by record.
+  Json doc;
+  absl::Status parsed = ParseJsonExactly(bytes, &doc);
+  if (!parsed.ok()) {
+    std::string why(parsed.message());
+    if (absl::StartsWith(why, "not valid JSON (")) {
+      why = absl::StrCat("malformed JSON: ",
+                         why.substr(16, why.size() - 17));
+    }
+    return check.Error(why);
+  }
   if (!doc.is_object()) {
     return check.Error(absl::StrCat("must hold a JSON object, not ",
                                     TypeName(doc)));

@@ -22,3 +22,7 @@ endif()
 
 rm_add_test(record_edges_test SOURCES badinput/record_edges_test.cc
   LABELS badinput)
+
+# Fuzz targets (tests/fuzz/): libFuzzer runs with RM_FUZZ, corpus replays
+# otherwise.
+include(${CMAKE_CURRENT_LIST_DIR}/fuzz_tests.cmake)

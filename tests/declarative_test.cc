@@ -219,7 +219,7 @@ TEST_F(DeclarativeTest, RejectsMalformedJson) {
   ExpectRejected("0002_m.json", "[1]", "must hold a JSON object");
   ExpectRejected("0002_m.json",
                  R"({"from":1,"from":1,"to":2,"name":"m","prefix":"p","patch":[]})",
-                 "duplicate member \"from\"");
+                 "duplicate member name \"from\"");
 }
 
 TEST_F(DeclarativeTest, RejectsUnknownMissingAndMistypedFields) {
