@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "rocksmigrate/status_macros.h"
 #include "src/json_parse.h"
 #include "src/keys.h"
 #include "src/rocksdb_status.h"
@@ -235,6 +236,22 @@ absl::Status HistoryStore::StageConversion(rocksdb::WriteBatch* batch) const {
   if (!entries.ok()) return entries.status();
   Writer writer(0);
   for (HistoryEntry& e : *entries) writer.Append(batch, std::move(e));
+  return absl::OkStatus();
+}
+
+absl::Status HistoryStore::StageRemoveEntry(rocksdb::WriteBatch* batch,
+                                          uint64_t seq) const {
+  RM_ASSIGN_OR_RETURN(std::optional<std::string> header, meta_->Get(kHistoryKey));
+  uint64_t last = seq;
+  while (true) {
+    RM_ASSIGN_OR_RETURN(std::optional<std::string> next,
+                        meta_->Get(HistoryEntryKey(last + 1)));
+    if (!next) break;
+    batch->Put(HistoryEntryKey(last), *next);
+    ++last;
+  }
+  batch->Delete(HistoryEntryKey(last));
+  if (header) batch->Put(kHistoryKey, Header(last - 1));
   return absl::OkStatus();
 }
 

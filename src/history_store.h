@@ -57,6 +57,11 @@ class HistoryStore {
   // REQUIRES: ReadLayout().legacy.
   absl::Status StageConversion(rocksdb::WriteBatch* batch) const;
 
+  // Repair: stages the removal of entry `seq`; the later entries move down
+  // by one (copied as bytes, not decoded: another may be damaged too) and
+  // the header counts one fewer, so the sequence stays whole.
+  absl::Status StageRemoveEntry(rocksdb::WriteBatch* batch, uint64_t seq) const;
+
   // Stages writes to a keyed history that held `count` entries before the
   // batch (from ReadLayout(), after any conversion). One per atomic write.
   class Writer {

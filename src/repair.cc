@@ -137,14 +137,18 @@ absl::Status Migrator::Impl::RemoveBookkeepingKey(const std::string& key) {
     return absl::NotFoundError(
         absl::StrCat("bookkeeping key ", PrintableKey(key), " is absent"));
   }
-  if (key != kLockKey) RM_RETURN_IF_ERROR(lease->Record(options_.clock()));
   rocksdb::WriteBatch wb;
-  wb.Delete(key);
+  if (std::optional<uint64_t> seq = HistoryEntrySeq(key)) {
+    RM_RETURN_IF_ERROR(history_.StageRemoveEntry(&wb, *seq));
+  } else {
+    wb.Delete(key);
+  }
   if (whole_history) {
     std::string end = kHistoryEntryPrefix;
     end.back() = ';';
     wb.DeleteRange(kHistoryEntryPrefix, end);
   }
+  if (key != kLockKey) RM_RETURN_IF_ERROR(lease->Record(options_.clock()));
   return meta_.Commit(&wb, absl::StrCat("removing ", PrintableKey(key)));
 }
 

@@ -25,7 +25,7 @@ std::string Consequence(const std::string& key) {
            "rolled back or checked against their files";
   }
   if (key == "_migration_lock") return "it is informational only";
-  return "that history entry is removed";
+  return "that history entry is removed and the later ones move down by one";
 }
 
 }  // namespace
