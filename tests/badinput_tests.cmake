@@ -26,3 +26,6 @@ rm_add_test(record_edges_test SOURCES badinput/record_edges_test.cc
 # Fuzz targets (tests/fuzz/): libFuzzer runs with RM_FUZZ, corpus replays
 # otherwise.
 include(${CMAKE_CURRENT_LIST_DIR}/fuzz_tests.cmake)
+
+rm_add_test(badinput_regression_test SOURCES badinput/regression_test.cc
+  LABELS badinput)

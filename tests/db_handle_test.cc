@@ -4,6 +4,8 @@
 #include "rocksmigrate/db_handle.h"
 
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <iterator>
@@ -85,7 +87,7 @@ TEST(DbHandleTest, LockedDatabaseIsUnavailableForWritesAndReadAsSecondary) {
   auto writer = DbHandle::Open(path, OpenMode::kReadWrite);
   ASSERT_THAT(writer, StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(std::string(writer.status().message()),
-              HasSubstr("locked by another process"));
+              HasSubstr("locked by another process (pid "));
 
   // The secondary keeps its files in a fresh directory under $TMPDIR and
   // removes it when closed.
@@ -112,6 +114,69 @@ TEST(DbHandleTest, LockedDatabaseIsUnavailableForWritesAndReadAsSecondary) {
   } else {
     unsetenv("TMPDIR");
   }
+}
+
+// An I/O error at open is "locked" only when another process holds the
+// LOCK file (asked of the file itself), never because the error's text
+// holds "lock": a path with "block" or "clock" in it used to turn any I/O
+// error into "locked".
+TEST(DbHandleTest, AnIoErrorOnAPathNamedLikeALockIsNotCalledLocked) {
+  TempDir dir;
+  const std::string path = dir.Sub("clock-block-LOCK");
+  LdbPut(path, {{"task:1", "v1"}});
+  // Damage the database so that opening it fails with an I/O error.
+  const std::string current =
+      (std::filesystem::path(path) / "CURRENT").string();
+  WriteFileOrDie(current, "MANIFEST-999999\n");
+  for (OpenMode mode : {OpenMode::kReadWrite, OpenMode::kReadOnly}) {
+    auto h = DbHandle::Open(path, mode);
+    ASSERT_FALSE(h.ok());
+    EXPECT_FALSE(absl::IsUnavailable(h.status())) << h.status();
+    EXPECT_THAT(std::string(h.status().message()),
+                ::testing::Not(HasSubstr("locked")));
+    EXPECT_THAT(std::string(h.status().message()), HasSubstr(path));
+  }
+}
+
+// A read command killed before it closed leaves its secondary's scratch
+// directory; the next read-only open removes the ones whose process is
+// gone, and leaves a live process's alone.
+TEST(DbHandleTest, ScratchDirectoriesOfKilledReadersAreRemoved) {
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  LdbPut(path, {{"task:1", "v1"}});
+  const std::string tmp = dir.Sub("tmp");
+  ASSERT_TRUE(std::filesystem::create_directory(tmp));
+  // A process that has exited: its pid is free.
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_GT(dead, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(dead, &status, 0), dead);
+  const std::string stale =
+      tmp + "/rocksmigrate-secondary-" + std::to_string(dead) + "-abcdef";
+  const std::string live = tmp + "/rocksmigrate-secondary-" +
+                           std::to_string(getppid()) + "-abcdef";
+  const std::string other = tmp + "/rocksmigrate-secondary-notapid";
+  for (const std::string& d : {stale, live, other}) {
+    ASSERT_TRUE(std::filesystem::create_directory(d));
+    WriteFileOrDie(d + "/LOG", "x");
+  }
+  const char* old_tmpdir = getenv("TMPDIR");
+  const std::string saved = old_tmpdir != nullptr ? old_tmpdir : "";
+  setenv("TMPDIR", tmp.c_str(), 1);
+  {
+    auto reader = DbHandle::Open(path, OpenMode::kReadOnly);
+    ASSERT_THAT(reader, IsOk());
+  }
+  if (old_tmpdir != nullptr) {
+    setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    unsetenv("TMPDIR");
+  }
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));
 }
 
 TEST(DbHandleTest, ReadOnlyNeverTakesTheLock) {

@@ -178,7 +178,7 @@ struct Cell {
   std::vector<Op> exceptions;  // Ops with the other expectation.
 };
 
-std::ostream& operator<<(std::ostream& o, const Cell& c) { return o << c.name; }
+void PrintTo(const Cell& c, std::ostream* os) { *os << c.name; }
 
 std::vector<Cell> Cells() {
   std::vector<Cell> cells;

@@ -17,6 +17,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "rocksmigrate/declarative.h"
+#include "rocksmigrate/startup.h"
 #include "tests/cli_test_util.h"
 #include "tests/testutil/history_dump.h"
 #include "tests/testutil/test_db.h"
@@ -337,6 +339,28 @@ TEST_F(CliEdgesTest, BackupsRecordTheirColumnFamilyAndEveryReaderFindsThem) {
   RunResult l = Tool({"backups", "list"});
   EXPECT_THAT(l.out, Not(HasSubstr("[column family")));
   ASSERT_EQ(Tool({"rollback", "--to", "1"}).exit_code, 0);
+}
+
+// A server's MigrateOnStartup (default options) used to write backups to
+// the default column family while the tool looked for them in
+// rocksmigrate_backups when the database had one: the tool could not find
+// or roll back the server's backups.
+TEST_F(CliEdgesTest, TheToolRollsBackWhatAServersStartupCallBackedUp) {
+  const Records v1 = MakeTasks(15);
+  {
+    auto db = TestDb::Open(db_, /*backup_cf=*/true);  // Has the family.
+    MigrationRegistry registry;
+    ASSERT_THAT(RegisterMigrationDir(migrations_, &registry), IsOk());
+    ASSERT_THAT(MigrateOnStartup(db->db(), registry), IsOk());
+  }
+  RunResult l = Tool({"backups", "list", "--json"});
+  Json list = Json::parse(l.out);
+  ASSERT_EQ(list["backups"].size(), 1u) << l.out;
+  EXPECT_EQ(list["backups"][0]["column_family"], "default");
+  RunResult r = Tool({"rollback", "--to", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Records after = LdbRecords(db_);
+  for (const auto& [k, v] : v1) EXPECT_EQ(after[k], v) << k;
 }
 
 // An empty migrations directory on a v2 database used to make status

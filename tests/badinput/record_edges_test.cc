@@ -44,6 +44,8 @@ struct Edge {
   std::string error;
 };
 
+void PrintTo(const Edge& e, std::ostream* os) { *os << e.name; }
+
 std::vector<Edge> Edges() {
   return {
       {"nested 100000 deep", Nested(100000), "nested deeper than 256"},
