@@ -127,6 +127,10 @@ class Migrator::Impl {
                                              const Outcome& outcome,
                                              std::string_view what);
   absl::StatusOr<Cursor> StartStep(const Step& step, const std::string& run_id);
+  // Records a step that stays in flight (interrupted, or failed without a
+  // restore) with its cursor, in one write.
+  absl::Status RecordPause(Cursor* cursor, StepStatus status,
+                           RunReport* report);
   absl::Status BeginRestore(Cursor* cursor, RestoreReason reason,
                             std::optional<int> rollback_target);
   absl::Status Stamp(int from, int to, const std::string& run_id,

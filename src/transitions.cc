@@ -227,6 +227,19 @@ Cursor Migrator::Impl::RollbackCursor(const Undo& undo, int target) const {
   return c;
 }
 
+absl::Status Migrator::Impl::RecordPause(Cursor* cursor, StepStatus status,
+                                         RunReport* report) {
+  Outcome o;
+  o.status = status;
+  o.cursor_change = Outcome::CursorChange::kKeep;
+  RM_ASSIGN_OR_RETURN(
+      HistoryEntry entry,
+      RecordOutcome(cursor, o,
+                    absl::StrCat("recording the step as ", ToString(status))));
+  report->steps.push_back(std::move(entry));
+  return absl::OkStatus();
+}
+
 absl::Status Migrator::Impl::ContinueStep(const Step& step, Cursor cursor,
                                           RunReport* report) {
   const absl::Time t0 = options_.clock();
@@ -252,12 +265,7 @@ absl::Status Migrator::Impl::ContinueStep(const Step& step, Cursor cursor,
       return absl::OkStatus();
     }
     case StepResult::Kind::kStopped: {
-      Outcome o;
-      o.status = StepStatus::kInterrupted;
-      o.cursor_change = Outcome::CursorChange::kKeep;
-      RM_ASSIGN_OR_RETURN(HistoryEntry entry,
-                          RecordOutcome(&cursor, o, "recording the interruption"));
-      report->steps.push_back(std::move(entry));
+      RM_RETURN_IF_ERROR(RecordPause(&cursor, StepStatus::kInterrupted, report));
       return absl::CancelledError(absl::StrCat(
           r.message, "; the ", cursor.info.items_migrated,
           " records migrated so far are committed and the run resumes where "
@@ -268,12 +276,7 @@ absl::Status Migrator::Impl::ContinueStep(const Step& step, Cursor cursor,
       if (!cursor.backup) {
         // SPEC §8.5: no backup, no restore. The step stays in flight where
         // it stopped; every record is wholly old or wholly new.
-        Outcome o;
-        o.status = StepStatus::kFailed;
-        o.cursor_change = Outcome::CursorChange::kKeep;
-        RM_ASSIGN_OR_RETURN(HistoryEntry entry,
-                            RecordOutcome(&cursor, o, "recording the failure"));
-        report->steps.push_back(std::move(entry));
+        RM_RETURN_IF_ERROR(RecordPause(&cursor, StepStatus::kFailed, report));
         return absl::AbortedError(absl::StrCat(
             r.message, "; the step runs without backups, so it stopped where "
                        "it was and cannot be rolled back: fix the record and "
@@ -283,11 +286,7 @@ absl::Status Migrator::Impl::ContinueStep(const Step& step, Cursor cursor,
       if (!verified.ok()) {
         // The backup cannot be trusted to restore from: record the failure
         // and leave the step in flight, every record wholly old or new.
-        Outcome o;
-        o.status = StepStatus::kFailed;
-        o.cursor_change = Outcome::CursorChange::kKeep;
-        RM_RETURN_IF_ERROR(
-            RecordOutcome(&cursor, o, "recording the failure").status());
+        RM_RETURN_IF_ERROR(RecordPause(&cursor, StepStatus::kFailed, report));
         return absl::Status(
             verified.code(),
             absl::StrCat(r.message, "; the step was not restored: ",

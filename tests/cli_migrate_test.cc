@@ -49,26 +49,7 @@ Json ParseJson(const std::string& text) {
   return j;
 }
 
-class CliMigrateTest : public ::testing::Test {
- public:
-  void SetUp() override {
-    db_ = dir_.Sub("db");
-    migrations_ = dir_.Sub("migrations");
-    ASSERT_TRUE(std::filesystem::create_directory(migrations_));
-    WriteFileOrDie(migrations_ + "/0002_task_add_dependencies.json",
-                   TaskV2File());
-  }
-
-  std::vector<std::string> Args(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--db", db_, "--migrations", migrations_});
-    return args;
-  }
-  RunResult Tool(std::vector<std::string> args) { return RunTool(Args(args)); }
-
-  TempDir dir_;
-  std::string db_;
-  std::string migrations_;
-};
+class CliMigrateTest : public ToolTest {};
 
 // Generates `records` v1 tasks, starts `migrate` with `extra` flags, sends
 // SIGTERM once `started` appears on its stderr (and `delay` later), and

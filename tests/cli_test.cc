@@ -71,20 +71,8 @@ Json ParseJson(const std::string& text) {
   return j;
 }
 
-class CliTest : public ::testing::Test {
+class CliTest : public ToolTest {
  protected:
-  void SetUp() override {
-    db_ = dir_.Sub("db");
-    migrations_ = dir_.Sub("migrations");
-    ASSERT_TRUE(std::filesystem::create_directory(migrations_));
-    WriteFileOrDie(migrations_ + "/0002_task_add_dependencies.json",
-                   TaskV2File());
-  }
-
-  RunResult Tool(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--db", db_, "--migrations", migrations_});
-    return RunTool(args);
-  }
 
   // Writes tasks 1..n at v1 (plus `extra`) and returns the user records.
   Records MakeTasks(int n, const Records& extra = {}) {
@@ -102,9 +90,6 @@ class CliTest : public ::testing::Test {
     return v2;
   }
 
-  TempDir dir_;
-  std::string db_;
-  std::string migrations_;
 };
 
 TEST_F(CliTest, HelpPrintsUsage) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -194,6 +195,22 @@ std::map<std::string, std::string> LdbRecords(const std::string& db) {
 std::string TaskV2File() {
   return ReadFileOrDie(std::string(RM_SOURCE_DIR) +
                        "/migrations/0002_task_add_dependencies.json");
+}
+
+void ToolTest::SetUp() {
+  db_ = dir_.Sub("db");
+  migrations_ = dir_.Sub("migrations");
+  ASSERT_TRUE(std::filesystem::create_directory(migrations_));
+  WriteFileOrDie(migrations_ + "/0002_task_add_dependencies.json", TaskV2File());
+}
+
+std::vector<std::string> ToolTest::Args(std::vector<std::string> args) const {
+  args.insert(args.begin(), {"--db", db_, "--migrations", migrations_});
+  return args;
+}
+
+RunResult ToolTest::Tool(std::vector<std::string> args) const {
+  return RunTool(Args(std::move(args)));
 }
 
 }  // namespace testing

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gtest/gtest.h"
 #include "tests/testutil/test_db.h"
 
 namespace rocksmigrate {
@@ -78,6 +79,21 @@ void WriteFileOrDie(const std::string& path, const std::string& contents);
 
 // The Task v1 -> v2 file shipped in migrations/.
 std::string TaskV2File();
+
+// A fixture for tests of the tool: a fresh database path, a migrations
+// directory holding the shipped Task v1 -> v2 file, and Tool() to run the
+// tool on them.
+class ToolTest : public ::testing::Test {
+ public:
+  void SetUp() override;
+  // `args` after --db and --migrations.
+  std::vector<std::string> Args(std::vector<std::string> args) const;
+  RunResult Tool(std::vector<std::string> args) const;
+
+  TempDir dir_;
+  std::string db_;
+  std::string migrations_;
+};
 
 }  // namespace testing
 }  // namespace rocksmigrate

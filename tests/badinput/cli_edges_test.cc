@@ -43,27 +43,13 @@ std::string StepFile(int to, const std::string& name, const std::string& patch) 
       to - 1, to, name, patch);
 }
 
-class CliEdgesTest : public ::testing::Test {
+class CliEdgesTest : public ToolTest {
  protected:
-  void SetUp() override {
-    db_ = dir_.Sub("db");
-    migrations_ = dir_.Sub("migrations");
-    ASSERT_TRUE(std::filesystem::create_directory(migrations_));
-    WriteFileOrDie(migrations_ + "/0002_task_add_dependencies.json",
-                   TaskV2File());
-  }
-
-  RunResult Tool(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--db", db_, "--migrations", migrations_});
-    return RunTool(args);
-  }
-
   // The tool with RM_FAULT_POINT armed: killed (SIGKILL) at `point`.
   RunResult KilledTool(const std::string& point,
                        std::vector<std::string> args) {
-    args.insert(args.begin(), {"--db", db_, "--migrations", migrations_});
     ::setenv("RM_FAULT_POINT", point.c_str(), 1);
-    RunResult r = RunProgram(RM_FAULT_TOOL, args);
+    RunResult r = RunProgram(RM_FAULT_TOOL, Args(std::move(args)));
     ::unsetenv("RM_FAULT_POINT");
     return r;
   }
@@ -76,10 +62,6 @@ class CliEdgesTest : public ::testing::Test {
     LdbPut(db_, records);
     return records;
   }
-
-  TempDir dir_;
-  std::string db_;
-  std::string migrations_;
 };
 
 constexpr int kKilled = 128 + SIGKILL;

@@ -1,5 +1,6 @@
 // `migrate` (and its dry run), `rollback` and `abandon`: the commands that
 // move records.
+#include <functional>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -57,6 +58,22 @@ void PrintSteps(CommandContext& ctx, const RunReport& report) {
     o << '\n';
     WarnEmptyPrefixes(ctx, e.from, e.to, e.empty_prefixes);
   }
+}
+
+// Opens the database for a restoring call (rollback, abandon) with live
+// progress and signals that stop at a batch boundary, and runs `call`.
+absl::StatusOr<RunReport> RunRestoring(
+    CommandContext& ctx,
+    const std::function<absl::StatusOr<RunReport>(Migrator&)>& call) {
+  ProgressReporter reporter(ctx.err, ctx.terminal);
+  MigratorOptions options;
+  options.on_progress = [&reporter](const Progress& p) { reporter.Report(p); };
+  ScopedStopSignals signals;
+  options.stop_requested = signals.flag();
+  RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadWrite, options));
+  absl::StatusOr<RunReport> result = call(*opened.migrator);
+  reporter.Finish();
+  return result;
 }
 
 absl::StatusOr<Outcome> RunDryRun(CommandContext& ctx,
@@ -269,15 +286,8 @@ absl::StatusOr<Outcome> RunRollback(CommandContext& ctx) {
     return absl::InvalidArgumentError(
         "rollback needs --to N, the version to go back to");
   }
-  ProgressReporter reporter(ctx.err, ctx.terminal);
-  MigratorOptions options;
-  options.on_progress = [&reporter](const Progress& p) { reporter.Report(p); };
-  ScopedStopSignals signals;
-  options.stop_requested = signals.flag();
-  RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadWrite, options));
-  absl::StatusOr<RunReport> result =
-      opened.migrator->Rollback(static_cast<int>(*to));
-  reporter.Finish();
+  absl::StatusOr<RunReport> result = RunRestoring(
+      ctx, [&](Migrator& m) { return m.Rollback(static_cast<int>(*to)); });
   if (!result.ok()) {
     const absl::Status& s = result.status();
     if (absl::IsCancelled(s)) {
@@ -306,14 +316,8 @@ absl::StatusOr<Outcome> RunRollback(CommandContext& ctx) {
 }
 
 absl::StatusOr<Outcome> RunAbandon(CommandContext& ctx) {
-  ProgressReporter reporter(ctx.err, ctx.terminal);
-  MigratorOptions options;
-  options.on_progress = [&reporter](const Progress& p) { reporter.Report(p); };
-  ScopedStopSignals signals;
-  options.stop_requested = signals.flag();
-  RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadWrite, options));
-  absl::StatusOr<RunReport> result = opened.migrator->Abandon();
-  reporter.Finish();
+  absl::StatusOr<RunReport> result =
+      RunRestoring(ctx, [](Migrator& m) { return m.Abandon(); });
   if (!result.ok()) {
     if (absl::IsCancelled(result.status())) {
       return WithHint(result.status(),
