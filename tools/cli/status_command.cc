@@ -136,8 +136,6 @@ absl::StatusOr<Outcome> RunStatus(CommandContext& ctx) {
     } else {
       o << "in flight:  none\n";
     }
-    size_t unreadable = 0;
-    for (const BackupInfo& b : backups) unreadable += b.readable ? 0 : 1;
     if (backups.empty()) {
       o << "backups:    none\n";
     } else {
