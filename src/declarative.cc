@@ -1,5 +1,5 @@
-// Declarative migrations: loading, validating and applying `NNNN_name.json`
-// files (SPEC §3, §8.3).
+// Declarative migrations: loading and validating `NNNN_name.json` files
+// (SPEC §3, §8.3). Applying one is the PatchMigration's (src/json_patch.h).
 #include "rocksmigrate/declarative.h"
 
 #include <algorithm>
@@ -17,379 +17,79 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "rocksmigrate/json_migration.h"
 #include "rocksmigrate/status_macros.h"
-#include "src/json_parse.h"
+#include "src/json_patch.h"
+#include "src/json_tree.h"
 #include "src/migration_file.h"
+#include "src/patch_migration_factory.h"
 #include "src/sha256.h"
 
 namespace rocksmigrate {
 namespace {
 
-// Patch error messages quote values; keep a huge value from flooding a line.
+using Type = JsonTree::Type;
+
+// Error messages quote values; keep a huge value from flooding a line.
 constexpr size_t kMaxQuotedBytes = 120;
 
-std::string Clip(std::string text) {
-  if (text.size() > kMaxQuotedBytes) {
-    text.resize(kMaxQuotedBytes);
-    text += "...";
-  }
-  return text;
+std::string Clip(std::string_view text) {
+  if (text.size() <= kMaxQuotedBytes) return std::string(text);
+  return absl::StrCat(std::string(text.substr(0, kMaxQuotedBytes)), "...");
 }
 
-// One RFC 6902 operation, checked and with its pointers split into reference
-// tokens at load time so that applying it per record parses nothing.
-struct PatchOp {
-  enum class Kind { kAdd, kRemove, kReplace, kMove, kCopy, kTest };
-  Kind kind = Kind::kAdd;
-  std::vector<std::string> path;  // Unescaped reference tokens.
-  std::vector<std::string> from;  // For move and copy.
-  std::string path_text;
-  std::string from_text;
-  Json value;                     // For add, replace and test.
-  std::string description;        // "op 2 (remove /title)", for errors.
-};
+const char* TypeName(Type t) { return JsonTree::TypeName(t); }
 
-// Splits a JSON pointer (RFC 6901) into unescaped tokens. Returns false if
-// `text` is not a valid pointer. Validity is decided by nlohmann's own
-// parser so that the loader accepts exactly what the library does.
-bool SplitPointer(const std::string& text, std::vector<std::string>* tokens) {
-  Json::json_pointer pointer;
-  try {
-    pointer = Json::json_pointer(text);
-  } catch (const std::exception&) {
-    return false;
-  }
-  tokens->clear();
-  while (!pointer.empty()) {
-    tokens->push_back(pointer.back());
-    pointer.pop_back();
-  }
-  std::reverse(tokens->begin(), tokens->end());
-  return true;
-}
-
-// An array index token per RFC 6901: "0" or digits without a leading zero.
-bool ParseArrayIndex(const std::string& token, size_t* index) {
-  if (token.empty() || token.size() > 18) return false;
-  if (token.size() > 1 && token[0] == '0') return false;
-  size_t value = 0;
-  for (char c : token) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<size_t>(c - '0');
-  }
-  *index = value;
-  return true;
-}
-
-// The value at tokens[0, end) of `root`, or nullptr if there is none.
-Json* Resolve(Json& root, const std::vector<std::string>& tokens,
-              size_t end) {
-  Json* node = &root;
-  for (size_t i = 0; i < end; ++i) {
-    const std::string& token = tokens[i];
-    if (node->is_object()) {
-      auto it = node->find(token);
-      if (it == node->end()) return nullptr;
-      node = &*it;
-    } else if (node->is_array()) {
-      size_t index = 0;
-      if (!ParseArrayIndex(token, &index) || index >= node->size()) {
-        return nullptr;
-      }
-      node = &(*node)[index];
-    } else {
-      return nullptr;
-    }
-  }
-  return node;
-}
-
-Json* Resolve(Json& root, const std::vector<std::string>& tokens) {
-  return Resolve(root, tokens, tokens.size());
-}
-
-// The operations are applied here rather than with nlohmann's
-// basic_json::patch(): 3.11 aborts the process (JSON_ASSERT) on an "add"
-// whose parent is a string or number and silently ignores a "remove" under
-// one, and neither is acceptable for records we do not control. The semantics
-// are RFC 6902's; values are compared with nlohmann's operator==.
-absl::Status AddAt(Json& root, const std::vector<std::string>& path,
-                   const std::string& path_text, Json value) {
-  if (path.empty()) {
-    root = std::move(value);
-    return absl::OkStatus();
-  }
-  Json* parent = Resolve(root, path, path.size() - 1);
-  if (parent == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the parent of ", path_text, " does not exist"));
-  }
-  const std::string& last = path.back();
-  if (parent->is_object()) {
-    (*parent)[last] = std::move(value);
-    return absl::OkStatus();
-  }
-  if (parent->is_array()) {
-    if (last == "-") {
-      parent->push_back(std::move(value));
-      return absl::OkStatus();
-    }
-    size_t index = 0;
-    if (!ParseArrayIndex(last, &index) || index > parent->size()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("array index in ", path_text, " is out of range"));
-    }
-    parent->insert(parent->begin() + static_cast<std::ptrdiff_t>(index),
-                   std::move(value));
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "the parent of ", path_text, " is not an object or array"));
-}
-
-absl::Status RemoveAt(Json& root, const std::vector<std::string>& path,
-                      const std::string& path_text) {
-  if (path.empty()) {
-    return absl::InvalidArgumentError("cannot remove the whole record");
-  }
-  Json* parent = Resolve(root, path, path.size() - 1);
-  const std::string& last = path.back();
-  if (parent != nullptr && parent->is_object()) {
-    auto it = parent->find(last);
-    if (it != parent->end()) {
-      parent->erase(it);
-      return absl::OkStatus();
-    }
-  } else if (parent != nullptr && parent->is_array()) {
-    size_t index = 0;
-    if (ParseArrayIndex(last, &index) && index < parent->size()) {
-      parent->erase(static_cast<Json::size_type>(index));
-      return absl::OkStatus();
-    }
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat(path_text, " does not exist"));
-}
-
-bool IsProperPrefix(const std::vector<std::string>& prefix,
-                    const std::vector<std::string>& path) {
-  return prefix.size() < path.size() &&
-         std::equal(prefix.begin(), prefix.end(), path.begin());
-}
-
-absl::Status ApplyOp(const PatchOp& op, Json& root) {
-  switch (op.kind) {
-    case PatchOp::Kind::kAdd:
-      return AddAt(root, op.path, op.path_text, op.value);
-    case PatchOp::Kind::kRemove:
-      return RemoveAt(root, op.path, op.path_text);
-    case PatchOp::Kind::kReplace: {
-      Json* target = Resolve(root, op.path);
-      if (target == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(op.path_text, " does not exist"));
-      }
-      *target = op.value;
-      return absl::OkStatus();
-    }
-    case PatchOp::Kind::kMove: {
-      if (op.from == op.path) return absl::OkStatus();
-      if (IsProperPrefix(op.from, op.path)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("cannot move ", op.from_text, " into itself"));
-      }
-      Json* source = Resolve(root, op.from);
-      if (source == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(op.from_text, " does not exist"));
-      }
-      Json value = std::move(*source);
-      RM_RETURN_IF_ERROR(RemoveAt(root, op.from, op.from_text));
-      return AddAt(root, op.path, op.path_text, std::move(value));
-    }
-    case PatchOp::Kind::kCopy: {
-      Json* source = Resolve(root, op.from);
-      if (source == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(op.from_text, " does not exist"));
-      }
-      return AddAt(root, op.path, op.path_text, Json(*source));
-    }
-    case PatchOp::Kind::kTest: {
-      Json* target = Resolve(root, op.path);
-      if (target == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("test failed: ", op.path_text, " does not exist"));
-      }
-      if (*target != op.value) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "test failed: ", op.path_text, " is ", Clip(target->dump()),
-            ", expected ", Clip(op.value.dump())));
-      }
-      return absl::OkStatus();
-    }
-  }
-  return absl::InternalError("unknown patch operation");
-}
-
-// A migration defined by a file: an RFC 6902 patch applied to each record.
-// Immutable after construction, so Transform() is safe to call concurrently.
-class DeclarativeMigration : public JsonMigration {
- public:
-  DeclarativeMigration(int from, int to, std::string name, std::string prefix,
-                       std::vector<PatchOp> ops, std::string source_file,
-                       std::string checksum)
-      : JsonMigration(from, to, std::move(name), std::move(prefix)),
-        ops_(std::move(ops)),
-        source_file_(std::move(source_file)),
-        checksum_(std::move(checksum)) {}
-
-  absl::Status Transform(std::string_view key, Json& record) const override {
-    for (const PatchOp& op : ops_) {
-      absl::Status status = ApplyOp(op, record);
-      if (!status.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            source_file_, ": patch ", op.description, ": ", status.message()));
-      }
-    }
-    if (!record.is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source_file_, ": the patch left a value that is not a JSON object"));
-    }
-    return absl::OkStatus();
-  }
-
-  std::string source_file() const override { return source_file_; }
-  std::string checksum() const override { return checksum_; }
-
- private:
-  const std::vector<PatchOp> ops_;
-  const std::string source_file_;
-  const std::string checksum_;
-};
-
-const char* TypeName(const Json& value) { return value.type_name(); }
-
-// Validates one file's parsed contents; `display` names the file in errors.
+// Reads one file's fields; `display` names the file in errors.
 class FileChecker {
  public:
-  explicit FileChecker(std::string display) : display_(std::move(display)) {}
+  FileChecker(const JsonTree& tree, std::string display)
+      : tree_(tree), display_(std::move(display)) {}
 
-  absl::Status Error(const std::string& problem) const {
-    return absl::InvalidArgumentError(absl::StrCat(display_, ": ", problem));
+  absl::Status Error(std::string_view problem) const {
+    return absl::InvalidArgumentError(absl::StrCat(display_, ": ", std::string(problem)));
   }
 
-  absl::StatusOr<int> Version(const Json& doc, const char* field) const {
-    auto it = doc.find(field);
-    if (it == doc.end()) {
+  absl::StatusOr<int> Member(const char* field, bool required) const {
+    const int n = tree_.FindMember(tree_.root(), field);
+    if (n == JsonTree::kNone && required) {
       return Error(absl::StrCat("missing field \"", field, "\""));
     }
-    if (!it->is_number_integer() || it->get<int64_t>() < 0 ||
-        it->get<int64_t>() > 1000000000 ||
-        (it->is_number_unsigned() &&
-         it->get<uint64_t>() > 1000000000u)) {
+    return n;
+  }
+
+  absl::StatusOr<int> Version(const char* field) const {
+    RM_ASSIGN_OR_RETURN(int n, Member(field, true));
+    const std::string_view text = tree_.text(n);
+    bool ok = tree_.type(n) == Type::kNumber && !text.empty() &&
+              text.size() <= 10 && (text == "0" || text[0] != '0');
+    int64_t v = 0;
+    for (char c : text) {
+      if (c < '0' || c > '9') {
+        ok = false;
+        break;
+      }
+      v = v * 10 + (c - '0');
+    }
+    if (!ok || v > 1000000000) {
       return Error(absl::StrCat("field \"", field,
                                 "\" must be a non-negative integer, not ",
-                                Clip(it->dump())));
+                                Clip(text)));
     }
-    return static_cast<int>(it->get<int64_t>());
+    return static_cast<int>(v);
   }
 
-  absl::StatusOr<std::string> String(const Json& doc, const char* field,
-                                     bool required) const {
-    auto it = doc.find(field);
-    if (it == doc.end()) {
-      if (required) {
-        return Error(absl::StrCat("missing field \"", field, "\""));
-      }
-      return std::string();
-    }
-    if (!it->is_string()) {
+  absl::StatusOr<std::string> String(const char* field, bool required) const {
+    RM_ASSIGN_OR_RETURN(int n, Member(field, required));
+    if (n == JsonTree::kNone) return std::string();
+    if (tree_.type(n) != Type::kString) {
       return Error(absl::StrCat("field \"", field, "\" must be a string, not ",
-                                TypeName(*it)));
+                                TypeName(tree_.type(n))));
     }
-    return it->get<std::string>();
-  }
-
-  absl::StatusOr<PatchOp> Op(const Json& raw, size_t index) const {
-    const std::string where = absl::StrCat("patch op ", index + 1);
-    if (!raw.is_object()) {
-      return Error(absl::StrCat(where, " must be an object, not ",
-                                TypeName(raw)));
-    }
-    for (const auto& member : raw.items()) {
-      const std::string& k = member.key();
-      if (k != "op" && k != "path" && k != "value" && k != "from") {
-        return Error(absl::StrCat(where, ": unknown member \"", k,
-                                  "\" (allowed: op, path, value, from)"));
-      }
-    }
-    PatchOp op;
-    auto op_it = raw.find("op");
-    if (op_it == raw.end() || !op_it->is_string()) {
-      return Error(absl::StrCat(where, ": \"op\" must be a string"));
-    }
-    static const std::map<std::string, PatchOp::Kind> kKinds = {
-        {"add", PatchOp::Kind::kAdd},         {"remove", PatchOp::Kind::kRemove},
-        {"replace", PatchOp::Kind::kReplace}, {"move", PatchOp::Kind::kMove},
-        {"copy", PatchOp::Kind::kCopy},       {"test", PatchOp::Kind::kTest}};
-    const std::string name = op_it->get<std::string>();
-    auto kind = kKinds.find(name);
-    if (kind == kKinds.end()) {
-      return Error(absl::StrCat(
-          where, ": unknown op \"", Clip(name),
-          "\" (allowed: add, remove, replace, move, copy, test)"));
-    }
-    op.kind = kind->second;
-
-    auto path_it = raw.find("path");
-    if (path_it == raw.end() || !path_it->is_string()) {
-      return Error(absl::StrCat(where, " (", name,
-                                "): \"path\" must be a JSON pointer string"));
-    }
-    op.path_text = path_it->get<std::string>();
-    if (!SplitPointer(op.path_text, &op.path)) {
-      return Error(absl::StrCat(where, " (", name, "): \"", Clip(op.path_text),
-                                "\" is not a valid JSON pointer (RFC 6901: "
-                                "empty, or \"/\"-separated tokens)"));
-    }
-    const bool needs_value = op.kind == PatchOp::Kind::kAdd ||
-                             op.kind == PatchOp::Kind::kReplace ||
-                             op.kind == PatchOp::Kind::kTest;
-    const bool needs_from = op.kind == PatchOp::Kind::kMove ||
-                            op.kind == PatchOp::Kind::kCopy;
-    auto value_it = raw.find("value");
-    if (needs_value) {
-      if (value_it == raw.end()) {
-        return Error(absl::StrCat(where, " (", name, " ", op.path_text,
-                                  "): missing \"value\""));
-      }
-      op.value = *value_it;
-    }
-    if (needs_from) {
-      auto from_it = raw.find("from");
-      if (from_it == raw.end() || !from_it->is_string()) {
-        return Error(absl::StrCat(where, " (", name, " ", op.path_text,
-                                  "): \"from\" must be a JSON pointer string"));
-      }
-      op.from_text = from_it->get<std::string>();
-      if (!SplitPointer(op.from_text, &op.from)) {
-        return Error(absl::StrCat(where, " (", name, "): \"from\" \"",
-                                  Clip(op.from_text),
-                                  "\" is not a valid JSON pointer"));
-      }
-    }
-    if (op.kind == PatchOp::Kind::kRemove && op.path.empty()) {
-      return Error(absl::StrCat(where, ": cannot remove the whole record"));
-    }
-    op.description = absl::StrCat("op ", index + 1, " (", name, " ",
-                                  op.path_text.empty() ? "\"\"" : op.path_text,
-                                  ")");
-    return op;
+    return UnescapeJsonString(tree_.text(n));
   }
 
  private:
+  const JsonTree& tree_;
   std::string display_;
 };
 
@@ -422,26 +122,25 @@ absl::StatusOr<std::unique_ptr<Migration>> LoadMigrationFile(
 absl::StatusOr<std::unique_ptr<Migration>> ParseMigrationFile(
     std::string_view bytes, const std::string& file_name,
     const std::string& display) {
-  FileChecker check(display);
-  // The same exact parser as for records: a patch value that nests past the
-  // bound, repeats a member name or holds a number the DOM would change is
-  // refused here, not met record by record.
-  Json doc;
-  absl::Status parsed = ParseJsonExactly(bytes, &doc);
+  // The same parser as for records (depth, duplicate names, UTF-8): a patch
+  // value keeps the bytes it has in the file, numbers of any size included.
+  JsonTree tree;
+  absl::Status parsed = tree.Parse(bytes);
+  const FileChecker check(tree, display);
   if (!parsed.ok()) {
     std::string why(parsed.message());
     if (absl::StartsWith(why, "not valid JSON (")) {
-      why = absl::StrCat("malformed JSON: ",
-                         why.substr(16, why.size() - 17));
+      why = absl::StrCat("malformed JSON: ", why.substr(16, why.size() - 17));
     }
     return check.Error(why);
   }
-  if (!doc.is_object()) {
+  if (tree.type(tree.root()) != Type::kObject) {
     return check.Error(absl::StrCat("must hold a JSON object, not ",
-                                    TypeName(doc)));
+                                    TypeName(tree.type(tree.root()))));
   }
-  for (const auto& member : doc.items()) {
-    const std::string& k = member.key();
+  for (int n = tree.first_child(tree.root()); n != JsonTree::kNone;
+       n = tree.next_sibling(n)) {
+    const std::string k = tree.Key(n);
     if (k != "from" && k != "to" && k != "name" && k != "description" &&
         k != "prefix" && k != "patch") {
       return check.Error(absl::StrCat(
@@ -449,19 +148,17 @@ absl::StatusOr<std::unique_ptr<Migration>> ParseMigrationFile(
           "\" (allowed: from, to, name, description, prefix, patch)"));
     }
   }
-  RM_ASSIGN_OR_RETURN(int from, check.Version(doc, "from"));
-  RM_ASSIGN_OR_RETURN(int to, check.Version(doc, "to"));
-  RM_ASSIGN_OR_RETURN(std::string name, check.String(doc, "name", true));
+  RM_ASSIGN_OR_RETURN(int from, check.Version("from"));
+  RM_ASSIGN_OR_RETURN(int to, check.Version("to"));
+  RM_ASSIGN_OR_RETURN(std::string name, check.String("name", true));
   RM_ASSIGN_OR_RETURN(std::string description,
-                      check.String(doc, "description", false));
-  RM_ASSIGN_OR_RETURN(std::string prefix, check.String(doc, "prefix", true));
-  auto patch_it = doc.find("patch");
-  if (patch_it == doc.end()) return check.Error("missing field \"patch\"");
-  if (!patch_it->is_array()) {
+                      check.String("description", false));
+  RM_ASSIGN_OR_RETURN(std::string prefix, check.String("prefix", true));
+  RM_ASSIGN_OR_RETURN(int patch, check.Member("patch", true));
+  if (tree.type(patch) != Type::kArray) {
     return check.Error(absl::StrCat("field \"patch\" must be an array, not ",
-                                    TypeName(*patch_it)));
+                                    TypeName(tree.type(patch))));
   }
-
   if (to != from + 1) {
     return check.Error(absl::StrCat("\"to\" (", to, ") must be \"from\" + 1 (",
                                      from + 1, "): one file per version step"));
@@ -485,16 +182,14 @@ absl::StatusOr<std::unique_ptr<Migration>> ParseMigrationFile(
         " (NNNN = \"to\" zero-padded to 4 digits, then \"_\" and the \"name\" "
         "field)"));
   }
-
-  std::vector<PatchOp> ops;
-  ops.reserve(patch_it->size());
-  for (size_t i = 0; i < patch_it->size(); ++i) {
-    RM_ASSIGN_OR_RETURN(PatchOp op, check.Op((*patch_it)[i], i));
-    ops.push_back(std::move(op));
-  }
-  return std::unique_ptr<Migration>(std::make_unique<DeclarativeMigration>(
-      from, to, std::move(name), std::move(prefix), std::move(ops), file_name,
-      Sha256Hex(bytes)));
+  absl::StatusOr<JsonPatch> compiled = JsonPatch::Compile(tree, patch);
+  if (!compiled.ok()) return check.Error(std::string(compiled.status().message()));
+  RM_ASSIGN_OR_RETURN(
+      std::unique_ptr<PatchMigration> m,
+      PatchMigrationFactory::Make(from, std::move(name), std::move(prefix),
+                                  std::move(*compiled), file_name,
+                                  Sha256Hex(bytes)));
+  return std::unique_ptr<Migration>(std::move(m));
 }
 
 absl::StatusOr<std::vector<std::unique_ptr<Migration>>> LoadMigrationDir(

@@ -1,5 +1,7 @@
 #include "src/json_number.h"
 
+#include <cstdint>
+
 namespace rocksmigrate {
 
 std::optional<DecimalValue> ParseJsonNumber(std::string_view text) {
@@ -51,6 +53,18 @@ std::optional<DecimalValue> ParseJsonNumber(std::string_view text) {
   v.digits = all.substr(first, last - first + 1);
   v.exponent = exponent - fraction_digits +
                static_cast<int64_t>(all.size() - 1 - last);
+  return v;
+}
+
+std::optional<int64_t> JsonNonNegativeInteger(std::string_view text) {
+  if (text == "-0") return 0;
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+  int64_t v = 0;
+  constexpr int64_t kMax = INT64_MAX;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v > (kMax - 9) / 10 ? kMax : v * 10 + (c - '0');
+  }
   return v;
 }
 

@@ -29,6 +29,11 @@ struct DecimalValue {
 // digits (no finite double or 64-bit integer has such a value anyway).
 std::optional<DecimalValue> ParseJsonNumber(std::string_view text);
 
+// The value of `text` when it is a non-negative JSON integer ("-0" is 0),
+// clamped to INT64_MAX (a comparison with a version stays right); nullopt
+// for any other text (a fraction, an exponent, a minus sign).
+std::optional<int64_t> JsonNonNegativeInteger(std::string_view text);
+
 // True if both texts are JSON numbers with the same exact value.
 bool SameJsonNumber(std::string_view a, std::string_view b);
 

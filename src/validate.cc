@@ -8,7 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "rocksmigrate/json_migration.h"
 #include "rocksmigrate/status_macros.h"
-#include "src/json_parse.h"
+#include "src/json_number.h"
+#include "src/json_tree.h"
 #include "src/keys.h"
 #include "src/migrator_impl.h"
 #include "src/progress_meter.h"
@@ -124,8 +125,9 @@ absl::StatusOr<ValidationReport> Migrator::Impl::Validate() const {
   popt.workers = options_.threads;
   popt.batch_items = options_.batch_items;
   popt.batch_bytes = options_.batch_bytes;
-  // Records are checked by a scan that builds no DOM (ScanJsonRecord), so
-  // a record of any size costs its bytes, not a tree of them. dry_counts[0]
+  // Records are checked by the JSON Patch engine's parser with nodes for
+  // their top level only, so a record of any size costs its bytes, not a
+  // tree of them. dry_counts[0]
   // holds the problems, dry_counts[1] the records ahead of their version.
   auto transform = [&expect](RawBatch& raw, PreparedBatch* out) {
     out->dry_counts.resize(2);
@@ -136,30 +138,46 @@ absl::StatusOr<ValidationReport> Migrator::Impl::Validate() const {
       if (e == nullptr || !e->json) continue;
       std::string problem;
       bool is_ahead = false;
-      absl::StatusOr<RecordScan> scan = ScanJsonRecord(item.value);
-      item.value = std::string();
-      if (!scan.ok()) {
-        problem = std::string(scan.status().message());
-      } else if (scan->type != "object") {
-        problem = absl::StrCat("value is a JSON ", scan->type,
+      // The parser the JSON Patch engine uses, nodes for the top level
+      // only: memory grows with a record's top-level members, not with it.
+      thread_local JsonTree tree;
+      const absl::Status parsed = tree.Parse(item.value, /*node_depth=*/1);
+      const int version = parsed.ok() && tree.type(tree.root()) ==
+                                             JsonTree::Type::kObject
+                              ? tree.FindMember(tree.root(), "schema_version")
+                              : JsonTree::kNone;
+      std::optional<int64_t> v;
+      if (version != JsonTree::kNone &&
+          tree.type(version) == JsonTree::Type::kNumber) {
+        v = JsonNonNegativeInteger(tree.text(version));
+      }
+      const std::string text =
+          version == JsonTree::kNone
+              ? std::string()
+              : std::string(tree.text(version).substr(0, 80));
+      if (!parsed.ok()) {
+        problem = std::string(parsed.message());
+      } else if (tree.type(tree.root()) != JsonTree::Type::kObject) {
+        problem = absl::StrCat("value is a JSON ",
+                               JsonTree::TypeName(tree.type(tree.root())),
                                ", not an object");
-      } else if (!scan->schema_version_text) {
+      } else if (version == JsonTree::kNone) {
         problem = absl::StrCat("has no schema_version; expected ", e->version);
-      } else if (!scan->schema_version) {
+      } else if (!v) {
         problem = absl::StrCat("schema_version is not a non-negative integer: ",
-                               *scan->schema_version_text);
-      } else if (*scan->schema_version > e->version) {
+                               text);
+      } else if (*v > e->version) {
         is_ahead = true;
-        problem = absl::StrCat("schema_version is ", *scan->schema_version_text,
-                               ", above ", e->version, " (prefix '",
-                               PrintableKey(e->prefix),
+        problem = absl::StrCat("schema_version is ", text, ", above ",
+                               e->version, " (prefix '", PrintableKey(e->prefix),
                                "'): written by a newer binary? migrate skips "
                                "it");
-      } else if (*scan->schema_version != e->version) {
-        problem = absl::StrCat("schema_version is ", *scan->schema_version_text,
-                               "; expected ", e->version, " (prefix '",
+      } else if (*v != e->version) {
+        problem = absl::StrCat("schema_version is ", text, "; expected ",
+                               e->version, " (prefix '",
                                PrintableKey(e->prefix), "')");
       }
+      item.value = std::string();
       if (problem.empty()) continue;
       DryRunCounts& into = is_ahead ? ahead : counts;
       ++into.failed;
