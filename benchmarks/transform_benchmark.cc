@@ -17,6 +17,7 @@
 #include "glog/logging.h"
 #include "rocksmigrate/declarative.h"
 #include "rocksmigrate/migration.h"
+#include "rocksmigrate/patch_migration.h"
 
 namespace {
 
@@ -111,6 +112,86 @@ void BM_Transform_CppJsonMigration_AlreadyV2(benchmark::State& state) {
   RunMigration(state, m, true, rocksmigrate::ItemResult::Kind::kKeep);
 }
 BENCHMARK(BM_Transform_CppJsonMigration_AlreadyV2);
+
+// The same patch applied the way declarative files were before the
+// byte-preserving engine: an nlohmann DOM, nlohmann's own patch(), then the
+// version, then the whole record dumped (the reference the engine's bar is
+// measured against).
+std::string NlohmannPatch(const nlohmann::ordered_json& patch,
+                          std::string_view record) {
+  auto j = nlohmann::ordered_json::parse(record.begin(), record.end());
+  j = j.patch(patch);
+  j["schema_version"] = 2;
+  return j.dump();
+}
+
+void RunNlohmannPatch(benchmark::State& state, const char* patch_text) {
+  const Records& records = Tasks(false);
+  const auto patch = nlohmann::ordered_json::parse(patch_text);
+  size_t i = 0;
+  for (auto _ : state) {
+    std::string out = NlohmannPatch(patch, records.values[i]);
+    benchmark::DoNotOptimize(out);
+    if (++i == records.keys.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<int64_t>(records.bytes / records.keys.size()));
+}
+
+constexpr char kTaskPatch[] =
+    R"([{"op":"add","path":"/depends_on","value":[]},)"
+    R"({"op":"add","path":"/related_tasks","value":[]}])";
+// Every kind of operation on a task record.
+constexpr char kMixedPatch[] =
+    R"([{"op":"test","path":"/schema_version","value":1},)"
+    R"({"op":"move","from":"/assignee","path":"/owner"},)"
+    R"({"op":"copy","from":"/created_at","path":"/updated_at"},)"
+    R"({"op":"replace","path":"/priority","value":3},)"
+    R"({"op":"remove","path":"/estimate_minutes"},)"
+    R"({"op":"add","path":"/depends_on","value":[]}])";
+
+void BM_Transform_NlohmannPatch_Task(benchmark::State& state) {
+  RunNlohmannPatch(state, kTaskPatch);
+}
+BENCHMARK(BM_Transform_NlohmannPatch_Task);
+
+void BM_Transform_BytePatch_Task(benchmark::State& state) {
+  auto m = rocksmigrate::PatchMigration::Create(1, "t", "task:", kTaskPatch);
+  CHECK(m.ok()) << m.status();
+  RunMigration(state, **m, false, rocksmigrate::ItemResult::Kind::kWrite);
+}
+BENCHMARK(BM_Transform_BytePatch_Task);
+
+void BM_Transform_NlohmannPatch_Mixed(benchmark::State& state) {
+  RunNlohmannPatch(state, kMixedPatch);
+}
+BENCHMARK(BM_Transform_NlohmannPatch_Mixed);
+
+void BM_Transform_BytePatch_Mixed(benchmark::State& state) {
+  auto m = rocksmigrate::PatchMigration::Create(1, "t", "task:", kMixedPatch);
+  CHECK(m.ok()) << m.status();
+  const Records& records = Tasks(false);
+  // Checked against the nlohmann reference, value for value.
+  const auto patch = nlohmann::ordered_json::parse(kMixedPatch);
+  for (size_t i = 0; i < records.keys.size(); ++i) {
+    auto r = (*m)->Migrate(records.keys[i], records.values[i]);
+    CHECK(r.ok() && r->kind() == rocksmigrate::ItemResult::Kind::kWrite);
+    CHECK(nlohmann::json::parse(r->value()) ==
+          nlohmann::json::parse(NlohmannPatch(patch, records.values[i])))
+        << records.keys[i];
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    auto r = (*m)->Migrate(records.keys[i], records.values[i]);
+    benchmark::DoNotOptimize(r);
+    if (++i == records.keys.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() *
+                          static_cast<int64_t>(records.bytes / records.keys.size()));
+}
+BENCHMARK(BM_Transform_BytePatch_Mixed);
 
 // The naive baseline's transform: parse, add, set, dump; no Migration
 // wrapper, no version rule.

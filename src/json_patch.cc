@@ -66,9 +66,11 @@ bool IsProperPrefix(const std::vector<std::string>& prefix,
          std::equal(prefix.begin(), prefix.end(), path.begin());
 }
 
-// Puts `value` (detached) at `path`: RFC 6902 §4.1's "add".
+// Puts `value` (detached) at `path`: RFC 6902 §4.1's "add". `token` is
+// the path's last token as a JSON string token.
 absl::Status AddAt(JsonTree* tree, const std::vector<std::string>& path,
-                   const std::string& path_text, int value) {
+                   const std::string& path_text, const std::string& token,
+                   int value) {
   if (path.empty()) {
     tree->Replace(tree->root(), value);
     return absl::OkStatus();
@@ -83,7 +85,7 @@ absl::Status AddAt(JsonTree* tree, const std::vector<std::string>& path,
     if (existing != kNone) {
       tree->Replace(existing, value);
     } else {
-      tree->AddMember(parent, last, value);
+      tree->AddMemberToken(parent, token, value);
     }
     return absl::OkStatus();
   }
@@ -195,9 +197,10 @@ absl::StatusOr<JsonPatch> JsonPatch::Compile(const JsonTree& tree, int patch) {
         return Bad(absl::StrCat(where, " (", name, " ", op.path_text,
                                 "): missing \"value\""));
       }
-      std::string text;
-      tree.SerializeTo(value, &text);
-      op.value = std::move(text);
+      op.value = std::make_shared<const std::string>(tree.text(value));
+      auto parsed = std::make_shared<JsonTree>();
+      RM_RETURN_IF_ERROR(parsed->Parse(*op.value));
+      op.value_tree = std::move(parsed);
     }
     if (needs_from) {
       const int from = tree.FindMember(n, "from");
@@ -222,6 +225,8 @@ absl::StatusOr<JsonPatch> JsonPatch::Compile(const JsonTree& tree, int patch) {
                               "): cannot move ", op.from_text,
                               " into itself"));
     }
+    op.last_token = std::make_shared<const std::string>(
+        EscapeJsonString(op.path.empty() ? std::string() : op.path.back()));
     op.description = absl::StrCat(
         "op ", index, " (", name, " ",
         op.path_text.empty() ? "\"\"" : op.path_text, ")");
@@ -235,10 +240,9 @@ absl::Status JsonPatch::ApplyOne(const Op& op, JsonTree* tree) const {
     case Op::Kind::kAdd:
     case Op::Kind::kReplace:
     case Op::Kind::kTest: {
-      int value = kNone;
-      RM_RETURN_IF_ERROR(tree->ParseMore(op.value, &value));
+      const int value = tree->Import(*op.value_tree, op.value_tree->root());
       if (op.kind == Op::Kind::kAdd) {
-        return AddAt(tree, op.path, op.path_text, value);
+        return AddAt(tree, op.path, op.path_text, *op.last_token, value);
       }
       const int target = Resolve(*tree, op.path);
       if (op.kind == Op::Kind::kReplace) {
@@ -254,7 +258,7 @@ absl::Status JsonPatch::ApplyOne(const Op& op, JsonTree* tree) const {
         std::string actual;
         tree->SerializeTo(target, &actual);
         return Bad(absl::StrCat("test failed: ", op.path_text, " is ",
-                                Clip(actual), ", expected ", Clip(op.value)));
+                                Clip(actual), ", expected ", Clip(*op.value)));
       }
       return absl::OkStatus();
     }
@@ -273,12 +277,13 @@ absl::Status JsonPatch::ApplyOne(const Op& op, JsonTree* tree) const {
         return Bad("cannot move the whole record into itself");
       }
       tree->Remove(source);
-      return AddAt(tree, op.path, op.path_text, source);
+      return AddAt(tree, op.path, op.path_text, *op.last_token, source);
     }
     case Op::Kind::kCopy: {
       const int source = Resolve(*tree, op.from);
       if (source == kNone) return Missing(op.from_text);
-      return AddAt(tree, op.path, op.path_text, tree->Clone(source));
+      return AddAt(tree, op.path, op.path_text, *op.last_token,
+                   tree->Clone(source));
     }
   }
   return absl::InternalError("unknown patch operation");

@@ -9,6 +9,7 @@
 #ifndef ROCKSMIGRATE_SRC_JSON_PATCH_H_
 #define ROCKSMIGRATE_SRC_JSON_PATCH_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,7 +50,14 @@ class JsonPatch {
     std::vector<std::string> from;
     std::string path_text;
     std::string from_text;
-    std::string value;         // The value's JSON text, as in the patch.
+    // The value's JSON text, as in the patch, and the value parsed once
+    // (pointing into that text, which is why both are on the heap), copied
+    // into each record's tree.
+    std::shared_ptr<const std::string> value;
+    std::shared_ptr<const JsonTree> value_tree;
+    // The path's last token as a member name token, for an add that makes
+    // a new member.
+    std::shared_ptr<const std::string> last_token;
     std::string description;   // "op 2 (remove /title)".
   };
 

@@ -1,5 +1,6 @@
 #include "src/json_tree.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_set>
 
@@ -40,6 +41,32 @@ void AppendUtf8(uint32_t cp, std::string* out) {
     out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
     out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   }
+}
+
+// The end of the run of plain string bytes (none of '"', '\\' or a control
+// character) that starts at `p`, eight bytes at a time.
+size_t PlainRun(const char* data, size_t p, size_t size) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  while (p + 8 <= size) {
+    uint64_t w;
+    std::memcpy(&w, data + p, 8);
+    const uint64_t quote = w ^ (kOnes * '"');
+    const uint64_t slash = w ^ (kOnes * '\\');
+    // A byte is flagged when it is zero after the xor (it was '"' or '\\')
+    // or below 0x20; bytes of 0x80 and above are never flagged.
+    const uint64_t hit = ((quote - kOnes) & ~quote) | ((slash - kOnes) & ~slash) |
+                         ((w - kOnes * 0x20) & ~w);
+    const uint64_t mask = hit & kHigh;
+    if (mask != 0) return p + (__builtin_ctzll(mask) >> 3);
+    p += 8;
+  }
+  while (p < size) {
+    const unsigned char b = static_cast<unsigned char>(data[p]);
+    if (b == '"' || b == '\\' || b < 0x20) break;
+    ++p;
+  }
+  return p;
 }
 
 uint32_t Hex4(std::string_view s, size_t at) {
@@ -119,6 +146,7 @@ struct JsonTree::Scratch {
     size_t names_begin;    // Index into names.
     std::unordered_set<std::string_view>* hashed;
     uint32_t gap_begin;    // Where the text before the next child starts.
+    uint64_t name_bits;    // A filter of the names seen (see NewName).
   };
   std::vector<Frame> stack;
   std::vector<std::string_view> names;
@@ -186,12 +214,11 @@ class JsonTreeParser {
   // A node for a value at the current depth; kSkipped below node_depth_.
   int NewNode(Type type, int parent) {
     if (static_cast<int>(stack_.size()) > node_depth_) return kSkipped;
-    Node n;
+    Node& n = t_.nodes_.emplace_back();
     n.type = type;
     n.source = source_;
     n.begin = static_cast<uint32_t>(pos_);
     n.parent = parent;
-    t_.nodes_.push_back(n);
     const int id = static_cast<int>(t_.nodes_.size() - 1);
     if (parent >= 0) {
       Node& p = t_.nodes_[parent];
@@ -225,7 +252,7 @@ class JsonTreeParser {
                             parent < 0 ? JsonTree::kNone : parent);
       ++pos_;
       stack_.push_back(Frame{n, c == '{', true, names_.size(), nullptr,
-                             static_cast<uint32_t>(pos_)});
+                             static_cast<uint32_t>(pos_), 0});
       return n;
     }
     if (c == '"') {
@@ -240,17 +267,22 @@ class JsonTreeParser {
       if (n >= 0) t_.nodes_[n].end = static_cast<uint32_t>(pos_);
       return n;
     }
-    struct Literal { const char* word; size_t len; Type type; };
-    static constexpr Literal kLiterals[] = {
-        {"true", 4, Type::kTrue}, {"false", 5, Type::kFalse},
-        {"null", 4, Type::kNull}};
-    for (const Literal& l : kLiterals) {
-      if (s_.compare(pos_, l.len, l.word) == 0) {
-        const int n = NewNode(l.type, parent);
-        pos_ += l.len;
-        if (n >= 0) t_.nodes_[n].end = static_cast<uint32_t>(pos_);
-        return n;
-      }
+    Type literal;
+    size_t len;
+    switch (c) {
+      case 't': literal = Type::kTrue; len = 4; break;
+      case 'f': literal = Type::kFalse; len = 5; break;
+      case 'n': literal = Type::kNull; len = 4; break;
+      default: len = 0; literal = Type::kNull; break;
+    }
+    static constexpr std::string_view kWords[] = {"null", "false", "true"};
+    if (len != 0 &&
+        s_.substr(pos_, len) ==
+            kWords[literal == Type::kNull ? 0 : literal == Type::kFalse ? 1 : 2]) {
+      const int n = NewNode(literal, parent);
+      pos_ += len;
+      if (n >= 0) t_.nodes_[n].end = static_cast<uint32_t>(pos_);
+      return n;
     }
     Fail("syntax error: a value was expected");
     return JsonTree::kNone;
@@ -259,8 +291,12 @@ class JsonTreeParser {
   bool String() {
     ++pos_;  // The opening quote.
     escaped_ = false;
-    while (pos_ < s_.size()) {
-      const unsigned char c = static_cast<unsigned char>(s_[pos_]);
+    const char* const data = s_.data();
+    const size_t size = s_.size();
+    while (pos_ < size) {
+      pos_ = PlainRun(data, pos_, size);
+      if (pos_ >= size) break;
+      const unsigned char c = static_cast<unsigned char>(data[pos_]);
       if (c == '"') {
         ++pos_;
         return true;
@@ -268,10 +304,6 @@ class JsonTreeParser {
       if (c < 0x20) {
         Fail("a control character in a string");
         return false;
-      }
-      if (c != '\\') {
-        ++pos_;
-        continue;
       }
       escaped_ = true;
       if (pos_ + 1 >= s_.size()) break;
@@ -356,9 +388,18 @@ class JsonTreeParser {
       name = decoded_.back();
     }
     if (f.hashed != nullptr) return f.hashed->insert(name).second;
-    for (size_t i = f.names_begin; i < names_.size(); ++i) {
-      if (names_[i] == name) return false;
+    // A name whose filter bit is not set is new without comparing.
+    const uint64_t bit =
+        uint64_t{1} << ((name.size() * 31 +
+                         (name.empty() ? 0 : static_cast<unsigned char>(name[0]) +
+                                                 static_cast<unsigned char>(name.back()) * 7)) &
+                        63);
+    if ((f.name_bits & bit) != 0) {
+      for (size_t i = f.names_begin; i < names_.size(); ++i) {
+        if (names_[i] == name) return false;
+      }
     }
+    f.name_bits |= bit;
     names_.push_back(name);
     if (names_.size() - f.names_begin > kLinearNames) {
       hashed_.emplace_back();
@@ -456,6 +497,7 @@ class JsonTreeParser {
       node.key_end = key_end;
       node.key_source = source_;
       node.key_escaped = escaped;
+      node.has_head = true;
       node.gap_begin = gap_begin;
       node.gap_end = key_begin;
       node.head_end = value_begin;
@@ -490,10 +532,6 @@ const char* JsonTree::TypeName(Type type) {
   return "value";
 }
 
-uint16_t JsonTree::AddSource(std::string_view text) {
-  sources_.push_back(text);
-  return static_cast<uint16_t>(sources_.size() - 1);
-}
 
 absl::Status JsonTree::Parse(std::string_view text, int node_depth) {
   nodes_.clear();
@@ -519,17 +557,6 @@ absl::Status JsonTree::Run(std::string_view text, int node_depth, int* root) {
   return parser.Run(root);
 }
 
-std::string_view JsonTree::text(int n) const {
-  const Node& node = nodes_[n];
-  return Source(node.source).substr(node.begin, node.end - node.begin);
-}
-
-std::string_view JsonTree::KeyToken(int n) const {
-  const Node& node = nodes_[n];
-  return Source(node.key_source)
-      .substr(node.key_begin, node.key_end - node.key_begin);
-}
-
 std::string JsonTree::Key(int n) const {
   const std::string_view token = KeyToken(n);
   if (!nodes_[n].key_escaped) return std::string(token.substr(1, token.size() - 2));
@@ -538,10 +565,16 @@ std::string JsonTree::Key(int n) const {
 
 int JsonTree::FindMember(int obj, std::string_view name) const {
   for (int c = nodes_[obj].first; c != kNone; c = nodes_[c].next) {
-    const std::string_view token = KeyToken(c);
-    if (!nodes_[c].key_escaped) {
-      if (token.substr(1, token.size() - 2) == name) return c;
-    } else if (UnescapeJsonString(token) == name) {
+    const Node& node = nodes_[c];
+    if (!node.key_escaped) {
+      // The token is the name between quotes: compare sizes, then bytes.
+      if (node.key_end - node.key_begin != name.size() + 2) continue;
+      const char* key = sources_[node.key_source].data() + node.key_begin + 1;
+      if (name.empty() || (key[0] == name[0] &&
+                           std::memcmp(key, name.data(), name.size()) == 0)) {
+        return c;
+      }
+    } else if (UnescapeJsonString(KeyToken(c)) == name) {
       return c;
     }
   }
@@ -624,6 +657,7 @@ void JsonTree::Replace(int old, int value) {
     root_ = value;
     nodes_[value].parent = kNone;
     nodes_[value].in_place = false;
+    nodes_[value].has_head = false;
     return;
   }
   Node& v = nodes_[value];
@@ -640,6 +674,7 @@ void JsonTree::Replace(int old, int value) {
   v.head_end = o.head_end;
   v.slot_source = o.replaced ? o.slot_source : o.source;
   v.in_place = o.in_place;
+  v.has_head = o.has_head;
   v.replaced = true;
   const int prev = Prev(old);
   Node& p = nodes_[container];
@@ -656,13 +691,18 @@ void JsonTree::Replace(int old, int value) {
 
 void JsonTree::AddMember(int obj, std::string_view name, int value) {
   owned_.push_back(EscapeJsonString(name));
-  const uint16_t s = AddSource(owned_.back());
+  AddMemberToken(obj, owned_.back(), value);
+}
+
+void JsonTree::AddMemberToken(int obj, std::string_view token, int value) {
+  const uint16_t s = AddSource(token);
   Node& v = nodes_[value];
   v.key_source = s;
   v.key_begin = 0;
-  v.key_end = static_cast<uint32_t>(owned_.back().size());
-  v.key_escaped = owned_.back().find('\\') != std::string::npos;
+  v.key_end = static_cast<uint32_t>(token.size());
+  v.key_escaped = token.find('\\') != std::string_view::npos;
   v.in_place = false;
+  v.has_head = false;
   v.replaced = false;
   Link(obj, kNone, value);
 }
@@ -676,9 +716,10 @@ void JsonTree::InsertElement(int arr, size_t index, int value) {
 int JsonTree::Clone(int n) {
   // (source node, clone's parent) pairs still to copy; iterative. A copy
   // keeps its texts and what it knows of its slot; only the links are new.
-  std::vector<std::pair<int, int>> todo = {{n, kNone}};
+  std::vector<std::pair<int, int>>& todo = copy_stack_;
+  todo.assign(1, {n, kNone});
   int root = kNone;
-  std::vector<int> kids;
+  std::vector<int>& kids = copy_kids_;
   while (!todo.empty()) {
     auto [from, parent] = todo.back();
     todo.pop_back();
@@ -688,6 +729,7 @@ int JsonTree::Clone(int n) {
     copy.children = 0;
     if (parent == kNone) {
       copy.in_place = false;
+      copy.has_head = false;
       copy.replaced = false;
     }
     nodes_.push_back(copy);
@@ -718,13 +760,62 @@ int JsonTree::Clone(int n) {
 
 int JsonTree::NewScalar(Type type, std::string text) {
   owned_.push_back(std::move(text));
+  return NewScalarView(type, owned_.back());
+}
+
+int JsonTree::NewScalarView(Type type, std::string_view text) {
   Node n;
   n.type = type;
-  n.source = AddSource(owned_.back());
+  n.source = AddSource(text);
   n.begin = 0;
-  n.end = static_cast<uint32_t>(owned_.back().size());
+  n.end = static_cast<uint32_t>(text.size());
   nodes_.push_back(n);
   return static_cast<int>(nodes_.size() - 1);
+}
+
+int JsonTree::Import(const JsonTree& other, int n) {
+  // The other tree's texts become sources here, in the same order.
+  const uint16_t base = static_cast<uint16_t>(sources_.size());
+  for (std::string_view src : other.sources_) AddSource(src);
+  std::vector<std::pair<int, int>>& todo = copy_stack_;
+  todo.assign(1, {n, kNone});
+  int root = kNone;
+  while (!todo.empty()) {
+    auto [from, parent] = todo.back();
+    todo.pop_back();
+    Node copy = other.nodes_[from];
+    copy.source = static_cast<uint16_t>(copy.source + base);
+    copy.key_source = static_cast<uint16_t>(copy.key_source + base);
+    copy.slot_source = static_cast<uint16_t>(copy.slot_source + base);
+    copy.parent = parent;
+    copy.first = copy.last = copy.next = kNone;
+    copy.children = 0;
+    if (parent == kNone) {
+      copy.in_place = false;
+      copy.has_head = false;
+      copy.replaced = false;
+    }
+    nodes_.push_back(copy);
+    const int id = static_cast<int>(nodes_.size() - 1);
+    if (parent == kNone) {
+      root = id;
+    } else {
+      Node& p = nodes_[parent];
+      if (p.last == kNone) {
+        p.first = id;
+      } else {
+        nodes_[p.last].next = id;
+      }
+      p.last = id;
+      ++p.children;
+    }
+    const size_t mark = todo.size();
+    for (int c = other.nodes_[from].first; c != kNone; c = other.nodes_[c].next) {
+      todo.emplace_back(c, id);
+    }
+    std::reverse(todo.begin() + static_cast<std::ptrdiff_t>(mark), todo.end());
+  }
+  return root;
 }
 
 bool JsonTree::Equal(int a, int b) const {
@@ -763,6 +854,7 @@ bool JsonTree::Equal(int a, int b) const {
 
 std::string JsonTree::Serialize() const {
   std::string out;
+  if (!sources_.empty()) out.reserve(sources_[0].size() + 64);
   if (root_ != kNone) SerializeTo(root_, &out);
   return out;
 }
@@ -774,10 +866,30 @@ void JsonTree::SerializeTo(int n, std::string* out) const {
     return;
   }
   const bool object = node.type == Type::kObject;
+  const std::string_view own = Source(node.source);
   out->push_back(object ? '{' : '[');
+  // Children that stand where they were and are unchanged lie in one run
+  // of the container's own text, separators included: written by one
+  // append.
+  size_t run_begin = 0, run_end = 0;
+  auto flush = [&] {
+    if (run_end > run_begin) out->append(own.substr(run_begin, run_end - run_begin));
+    run_begin = run_end = 0;
+  };
   bool first = true;
   for (int c = node.first; c != kNone; c = nodes_[c].next) {
     const Node& child = nodes_[c];
+    if (child.in_place && !child.replaced && !child.changed &&
+        child.source == node.source) {
+      if (run_end != child.gap_begin) {
+        flush();
+        run_begin = child.gap_begin;
+      }
+      run_end = child.end;
+      first = false;
+      continue;
+    }
+    flush();
     // The text before the child (its separator), then its name and colon.
     const uint16_t slot = child.replaced ? child.slot_source : child.source;
     if (child.in_place) {
@@ -788,7 +900,7 @@ void JsonTree::SerializeTo(int n, std::string* out) const {
     }
     first = false;
     if (object) {
-      if (child.in_place) {
+      if (child.has_head) {
         out->append(Source(child.key_source)
                         .substr(child.key_begin, child.head_end - child.key_begin));
       } else {
@@ -798,9 +910,9 @@ void JsonTree::SerializeTo(int n, std::string* out) const {
     }
     SerializeTo(c, out);
   }
+  flush();
   if (node.tail_intact) {
-    out->append(Source(node.source).substr(node.tail_begin,
-                                           node.end - 1 - node.tail_begin));
+    out->append(own.substr(node.tail_begin, node.end - 1 - node.tail_begin));
   }
   out->push_back(object ? '}' : ']');
 }

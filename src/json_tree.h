@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -64,7 +65,10 @@ class JsonTree {
   int next_sibling(int n) const { return nodes_[n].next; }
   // The value's text. For a container that an edit changed, the text it
   // had before (Serialize() gives the text it has now).
-  std::string_view text(int n) const;
+  std::string_view text(int n) const {
+    const Node& node = nodes_[n];
+    return sources_[node.source].substr(node.begin, node.end - node.begin);
+  }
   // An object member's name, unescaped.
   std::string Key(int n) const;
 
@@ -79,6 +83,9 @@ class JsonTree {
   void Replace(int old, int value);
   // Appends `value` to object `obj` as member `name` (which must be new).
   void AddMember(int obj, std::string_view name, int value);
+  // The same with the name already a JSON string token (with its quotes),
+  // which must outlive the tree's use of it.
+  void AddMemberToken(int obj, std::string_view token, int value);
   // Inserts `value` into array `arr` before element `index` (size: append).
   void InsertElement(int arr, size_t index, int value);
   // Detaches `n` from its container.
@@ -86,8 +93,13 @@ class JsonTree {
   // A detached deep copy of `n` (sharing its texts).
   int Clone(int n);
   // A detached node holding `text` as it is (a number or literal the
-  // caller formats): `type` says what it is.
+  // caller formats): `type` says what it is. The view form keeps `text` by
+  // reference.
   int NewScalar(Type type, std::string text);
+  int NewScalarView(Type type, std::string_view text);
+  // A detached copy of node `n` of `other` (a patch's value, parsed once),
+  // whose texts must outlive this tree's use of them.
+  int Import(const JsonTree& other, int n);
 
   // True if `a` and `b` hold equal JSON values (RFC 6902 §4.6): objects
   // with the same members in any order, arrays element by element,
@@ -115,6 +127,9 @@ class JsonTree {
     // (gap) and its name and colon (up to head_end) are written as they
     // were, from slot_source for a replaced value, else from its source.
     bool in_place = false;
+    // An object member whose name and colon (key_begin to head_end, with
+    // its spacing) are still its own: kept when its neighbours change.
+    bool has_head = false;
     bool replaced = false;
     uint16_t slot_source = 0;
     uint32_t gap_begin = 0, gap_end = 0, head_end = 0;
@@ -125,14 +140,21 @@ class JsonTree {
     bool tail_intact = true;
   };
 
-  uint16_t AddSource(std::string_view text);
+  uint16_t AddSource(std::string_view text) {
+    sources_.push_back(text);
+    return static_cast<uint16_t>(sources_.size() - 1);
+  }
   absl::Status Run(std::string_view text, int node_depth, int* root);
   std::string_view Source(uint16_t s) const { return sources_[s]; }
   void MarkChanged(int n);
   void Link(int container, int before, int n);  // before: kNone = append.
   int Prev(int n) const;
   void AppendText(int n, std::string* out) const;
-  std::string_view KeyToken(int n) const;
+  std::string_view KeyToken(int n) const {
+    const Node& node = nodes_[n];
+    return sources_[node.key_source].substr(node.key_begin,
+                                            node.key_end - node.key_begin);
+  }
 
   friend class JsonTreeParser;
   // The parser's working memory, kept between parses so that a tree reused
@@ -142,6 +164,9 @@ class JsonTree {
   std::vector<Node> nodes_;
   std::vector<std::string_view> sources_;
   std::deque<std::string> owned_;  // Generated texts (names, numbers).
+  // Work lists of Clone() and Import(), kept to spare an allocation each.
+  std::vector<std::pair<int, int>> copy_stack_;
+  std::vector<int> copy_kids_;
   int root_ = kNone;
 };
 

@@ -19,8 +19,10 @@ using Type = JsonTree::Type;
 
 class PatchMigration::Compiled {
  public:
-  explicit Compiled(JsonPatch patch) : patch(std::move(patch)) {}
+  Compiled(JsonPatch patch, int to)
+      : patch(std::move(patch)), version(std::to_string(to)) {}
   JsonPatch patch;
+  std::string version;  // The text of `to`, the stamp every record gets.
 };
 
 absl::StatusOr<std::unique_ptr<PatchMigration>> PatchMigrationFactory::Make(
@@ -28,7 +30,7 @@ absl::StatusOr<std::unique_ptr<PatchMigration>> PatchMigrationFactory::Make(
     std::string source_file, std::string checksum) {
   return std::unique_ptr<PatchMigration>(new PatchMigration(
       from, std::move(name), std::move(prefix),
-      std::make_unique<PatchMigration::Compiled>(std::move(patch)),
+      std::make_unique<PatchMigration::Compiled>(std::move(patch), from + 1),
       std::move(source_file), std::move(checksum)));
 }
 
@@ -87,12 +89,16 @@ absl::StatusOr<ItemResult> PatchMigration::Migrate(
         source_file_.empty() ? "" : absl::StrCat(source_file_, ": "),
         "the patch left a value that is not a JSON object"));
   }
-  const int stamp = tree.NewScalar(Type::kNumber, std::to_string(to()));
-  const int old = tree.FindMember(root, "schema_version");
+  static constexpr std::string_view kVersionToken = "\"schema_version\"";
+  const int stamp = tree.NewScalarView(Type::kNumber, patch_->version);
+  // The member found before the patch, unless the patch moved it.
+  const int old = version != JsonTree::kNone && tree.parent(version) == root
+                      ? version
+                      : tree.FindMember(root, "schema_version");
   if (old != JsonTree::kNone) {
     tree.Replace(old, stamp);
   } else {
-    tree.AddMember(root, "schema_version", stamp);
+    tree.AddMemberToken(root, kVersionToken, stamp);
   }
   return ItemResult::Write(tree.Serialize());
 }
