@@ -72,6 +72,20 @@ const char kDeclarativeFile[] = R"({
 }
 )";
 
+namespace {
+// A "notes" member of words from the bodies, 2 to 4 KiB of value in all.
+std::string Notes(Rng* rng) {
+  const size_t want = 2048 + rng->Next() % 2048;
+  std::string notes = R"(,"notes":")";
+  while (notes.size() < want) {
+    notes += rng->Pick(kBodies);
+    notes += ' ';
+  }
+  notes += '"';
+  return notes;
+}
+}  // namespace
+
 std::string RecordKey(uint64_t index) {
   char key[32];
   std::snprintf(key, sizeof(key), "%s%010llu",
@@ -79,6 +93,12 @@ std::string RecordKey(uint64_t index) {
                 static_cast<unsigned long long>(index));
   return key;
 }
+
+namespace {
+bool g_big_records = false;
+}  // namespace
+
+void SetBigRecords(bool big) { g_big_records = big; }
 
 std::string RecordValue(uint64_t seed, uint64_t index) {
   Rng rng(seed, index);
@@ -114,7 +134,8 @@ std::string RecordValue(uint64_t seed, uint64_t index) {
       R"(","priority":)", rng.Next() % 5 + 1, R"(,"assignee":"user)",
       rng.Next() % 10000, R"(","created_at":")", created, R"(","tags":[)",
       tags, R"(],"estimate_minutes":)", (rng.Next() % 32 + 1) * 15,
-      R"(,"done":)", rng.Next() % 4 == 0 ? "true" : "false", "}");
+      R"(,"done":)", rng.Next() % 4 == 0 ? "true" : "false",
+      g_big_records ? Notes(&rng) : std::string(), "}");
 }
 
 std::string ExpectedTaskV2(std::string_view v1) {

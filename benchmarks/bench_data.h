@@ -41,6 +41,11 @@ std::string RecordKey(uint64_t index);
 // The version-1 value of record `index`.
 std::string RecordValue(uint64_t seed, uint64_t index);
 
+// From now on, task values carry a "notes" member of words making each
+// value 2 to 4 KiB long (for the big-records case); false: ~230 bytes.
+// Call before generating or checking any record. Not thread-safe.
+void SetBigRecords(bool big);
+
 // The bytes the Task v1 -> v2 migration must produce for a task value made
 // by RecordValue(): `"schema_version":1` becomes `"schema_version":2` and
 // `,"depends_on":[],"related_tasks":[]` is appended as the last members.
