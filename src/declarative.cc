@@ -63,7 +63,8 @@ class FileChecker {
     bool ok = tree_.type(n) == Type::kNumber && !text.empty() &&
               text.size() <= 10 && (text == "0" || text[0] != '0');
     int64_t v = 0;
-    for (char c : text) {
+    for (size_t i = 0; ok && i < text.size(); ++i) {  // At most 10 digits.
+      const char c = text[i];
       if (c < '0' || c > '9') {
         ok = false;
         break;

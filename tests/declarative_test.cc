@@ -238,6 +238,11 @@ TEST_F(DeclarativeTest, RejectsUnknownMissingAndMistypedFields) {
   ExpectRejected("0002_m.json",
                  R"({"from":1.5,"to":2,"name":"m","prefix":"p","patch":[]})",
                  "\"from\" must be a non-negative integer");
+  // Found by the fuzzer: a version of 40 digits overflowed while read.
+  ExpectRejected("0002_m.json",
+                 R"({"from":8888888888888888888888888888888888881,"to":2,)"
+                 R"("name":"m","prefix":"p","patch":[]})",
+                 "\"from\" must be a non-negative integer");
   ExpectRejected("0002_m.json",
                  R"({"from":1,"to":2,"name":3,"prefix":"p","patch":[]})",
                  "\"name\" must be a string");
