@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rocksmigrate/status_macros.h"
+#include "src/json_parse.h"
 
 namespace rocksmigrate {
 namespace {
@@ -78,6 +79,14 @@ absl::Status AddAt(JsonTree* tree, const std::vector<std::string>& path,
   const int parent = Resolve(*tree, path, path.size() - 1);
   if (parent == kNone) {
     return Bad(absl::StrCat("the parent of ", path_text, " does not exist"));
+  }
+  // A value copied or added under deep containers could nest the record
+  // past the bound every parser of it applies.
+  if (tree->is_container(value) &&
+      tree->Level(parent) + 1 + tree->Depth(value) > kMaxJsonDepth) {
+    return Bad(absl::StrCat("the value at ", path_text,
+                            " would nest the record deeper than ",
+                            kMaxJsonDepth, " arrays and objects"));
   }
   const std::string& last = path.back();
   if (tree->type(parent) == Type::kObject) {

@@ -713,17 +713,23 @@ void JsonTree::InsertElement(int arr, size_t index, int value) {
   Link(arr, index >= nodes_[arr].children ? kNone : Element(arr, index), value);
 }
 
-int JsonTree::Clone(int n) {
-  // (source node, clone's parent) pairs still to copy; iterative. A copy
-  // keeps its texts and what it knows of its slot; only the links are new.
+int JsonTree::Clone(int n) { return CopyFrom(*this, n, 0); }
+
+int JsonTree::CopyFrom(const JsonTree& other, int n, uint16_t source_offset) {
+  // (source node, copy's parent) pairs still to copy; iterative. A copy
+  // keeps its texts (through `source_offset`) and what it knows of its
+  // slot; only the links are new. `other` may be this tree: nodes are
+  // named by index, never held by reference across a push.
   std::vector<std::pair<int, int>>& todo = copy_stack_;
   todo.assign(1, {n, kNone});
   int root = kNone;
-  std::vector<int>& kids = copy_kids_;
   while (!todo.empty()) {
     auto [from, parent] = todo.back();
     todo.pop_back();
-    Node copy = nodes_[from];
+    Node copy = other.nodes_[from];
+    copy.source = static_cast<uint16_t>(copy.source + source_offset);
+    copy.key_source = static_cast<uint16_t>(copy.key_source + source_offset);
+    copy.slot_source = static_cast<uint16_t>(copy.slot_source + source_offset);
     copy.parent = parent;
     copy.first = copy.last = copy.next = kNone;
     copy.children = 0;
@@ -746,14 +752,12 @@ int JsonTree::Clone(int n) {
       p.last = id;
       ++p.children;
     }
-    kids.clear();
-    for (int c = nodes_[from].first; c != kNone; c = nodes_[c].next) {
-      kids.push_back(c);
-    }
     // Pushed in reverse, so that they are copied (and linked) in order.
-    for (auto it = kids.rbegin(); it != kids.rend(); ++it) {
-      todo.emplace_back(*it, id);
+    const size_t mark = todo.size();
+    for (int c = other.nodes_[from].first; c != kNone; c = other.nodes_[c].next) {
+      todo.emplace_back(c, id);
     }
+    std::reverse(todo.begin() + static_cast<std::ptrdiff_t>(mark), todo.end());
   }
   return root;
 }
@@ -777,45 +781,29 @@ int JsonTree::Import(const JsonTree& other, int n) {
   // The other tree's texts become sources here, in the same order.
   const uint16_t base = static_cast<uint16_t>(sources_.size());
   for (std::string_view src : other.sources_) AddSource(src);
-  std::vector<std::pair<int, int>>& todo = copy_stack_;
-  todo.assign(1, {n, kNone});
-  int root = kNone;
+  return CopyFrom(other, n, base);
+}
+
+int JsonTree::Level(int n) const {
+  int level = 0;
+  for (int p = nodes_[n].parent; p != kNone; p = nodes_[p].parent) ++level;
+  return level;
+}
+
+int JsonTree::Depth(int n) const {
+  if (!is_container(n)) return 0;
+  // (node, its depth) still to visit; iterative.
+  std::vector<std::pair<int, int>> todo = {{n, 1}};
+  int deepest = 1;
   while (!todo.empty()) {
-    auto [from, parent] = todo.back();
+    auto [node, depth] = todo.back();
     todo.pop_back();
-    Node copy = other.nodes_[from];
-    copy.source = static_cast<uint16_t>(copy.source + base);
-    copy.key_source = static_cast<uint16_t>(copy.key_source + base);
-    copy.slot_source = static_cast<uint16_t>(copy.slot_source + base);
-    copy.parent = parent;
-    copy.first = copy.last = copy.next = kNone;
-    copy.children = 0;
-    if (parent == kNone) {
-      copy.in_place = false;
-      copy.has_head = false;
-      copy.replaced = false;
+    deepest = std::max(deepest, depth);
+    for (int c = nodes_[node].first; c != kNone; c = nodes_[c].next) {
+      if (is_container(c)) todo.emplace_back(c, depth + 1);
     }
-    nodes_.push_back(copy);
-    const int id = static_cast<int>(nodes_.size() - 1);
-    if (parent == kNone) {
-      root = id;
-    } else {
-      Node& p = nodes_[parent];
-      if (p.last == kNone) {
-        p.first = id;
-      } else {
-        nodes_[p.last].next = id;
-      }
-      p.last = id;
-      ++p.children;
-    }
-    const size_t mark = todo.size();
-    for (int c = other.nodes_[from].first; c != kNone; c = other.nodes_[c].next) {
-      todo.emplace_back(c, id);
-    }
-    std::reverse(todo.begin() + static_cast<std::ptrdiff_t>(mark), todo.end());
   }
-  return root;
+  return deepest;
 }
 
 bool JsonTree::Equal(int a, int b) const {

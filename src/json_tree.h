@@ -101,6 +101,11 @@ class JsonTree {
   // whose texts must outlive this tree's use of them.
   int Import(const JsonTree& other, int n);
 
+  // The number of containers above `n` (the root: 0), and the deepest
+  // nesting inside `n` (a scalar: 0, `{}`: 1).
+  int Level(int n) const;
+  int Depth(int n) const;
+
   // True if `a` and `b` hold equal JSON values (RFC 6902 §4.6): objects
   // with the same members in any order, arrays element by element,
   // strings by their characters, numbers by their exact decimal value.
@@ -147,6 +152,9 @@ class JsonTree {
   absl::Status Run(std::string_view text, int node_depth, int* root);
   std::string_view Source(uint16_t s) const { return sources_[s]; }
   void MarkChanged(int n);
+  // A detached copy of `other`'s subtree `n`, its sources offset by
+  // `source_offset` (Clone: this tree, 0; Import: the other's, appended).
+  int CopyFrom(const JsonTree& other, int n, uint16_t source_offset);
   void Link(int container, int before, int n);  // before: kNone = append.
   int Prev(int n) const;
   void AppendText(int n, std::string* out) const;
@@ -164,9 +172,8 @@ class JsonTree {
   std::vector<Node> nodes_;
   std::vector<std::string_view> sources_;
   std::deque<std::string> owned_;  // Generated texts (names, numbers).
-  // Work lists of Clone() and Import(), kept to spare an allocation each.
+  // The work list of CopyFrom(), kept to spare an allocation each time.
   std::vector<std::pair<int, int>> copy_stack_;
-  std::vector<int> copy_kids_;
   int root_ = kNone;
 };
 

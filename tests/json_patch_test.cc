@@ -229,6 +229,19 @@ TEST(Rfc6902ErrorHandling, TheFirstFailingOperationStopsThePatch) {
               "op 2 (remove /z)");
 }
 
+TEST(Bounds, ACopyThatWouldNestPastTheBoundIsAnError) {
+  std::string deep = "{\"a\":";
+  for (int i = 0; i < 200; ++i) deep += "[";
+  for (int i = 0; i < 200; ++i) deep += "]";
+  deep += "}";
+  // Copying a 200-deep value 200 levels down would make a 401-deep record.
+  std::string path = "/a";
+  for (int i = 0; i < 199; ++i) path += "/0";
+  ExpectError(deep,
+              absl::StrCat(R"([{"op":"copy","from":"/a","path":")", path, R"(/0"}])"),
+              "deeper than 256");
+}
+
 // --- RFC 6901 ---
 
 TEST(Rfc6901, PointersUnescapeTildesInTheRightOrder) {
