@@ -378,6 +378,55 @@ TEST_F(CliEdgesTest, RecordsAboveTheStepAreTreatedAlikeAndPrintedAsStored) {
   EXPECT_THAT(h.out, HasSubstr("1 above the step's version"));
 }
 
+// Every flag and argument of the commands this campaign added, fed garbage:
+// a usage error (exit 2) that names what is wrong, and nothing written.
+TEST_F(CliEdgesTest, BadFlagsAndArgumentsOfTheNewCommandsChangeNothing) {
+  MakeTasks(5);
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 0);
+  const std::string before = LdbScan(db_);
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {{"migrate", "--backup-cf", ""}, "--backup-cf"},
+      {{"migrate", "--backup-cf", "default"}, "--backup-cf"},
+      {{"migrate", "--dry-run", "--backup-cf", "x"}, "--backup-cf"},
+      {{"migrate", "--no-backup", "--backup-cf", "x"}, "--backup-cf"},
+      {{"migrate", "--backup-cf"}, "needs a value"},
+      {{"repair", "set-version", "abc", "--confirm"}, "set-version needs a version"},
+      {{"repair", "set-version", "-1", "--confirm"}, "unknown flag -1"},
+      {{"repair", "set-version", "99999999999", "--confirm"}, "set-version needs a version"},
+      {{"repair", "remove-key", "_custom", "--confirm"}, "not a bookkeeping key"},
+      {{"repair", "remove-key", "task:0001", "--confirm"}, "not a bookkeeping key"},
+      {{"repair", "remove-key", "_backup_20200101_000000", "--confirm"},
+       "a backup is deleted as a backup"},
+      {{"repair", "frobnicate", "x"}, "usage: repair"},
+      {{"repair", "remove-key"}, "usage: repair"},
+      {{"repair", "remove-key", "_schema_version"}, "add --confirm"},
+      {{"abandon", "now"}, "unexpected argument"},
+      {{"backups", "verify"}, "usage: backups"},
+      {{"backups", "verify", "not-an-id"}, "is not a backup id"},
+      {{"backups", "delete", "not-an-id", "--force"}, "is not a backup id"},
+      {{"backups", "list", "--force"}, "--force only goes with backups delete"},
+      {{"status", "--confirm"}, "status does not take --confirm"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = Tool(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args[0] << " " << c.args[1] << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.says)) << c.args[0] << " " << c.args[1];
+    EXPECT_EQ(LdbScan(db_), before) << c.args[0] << " " << c.args[1];
+  }
+  // Well-formed but naming nothing there: NotFound (exit 1), nothing written.
+  RunResult absent = Tool({"backups", "verify", "_backup_20200101_000000"});
+  EXPECT_EQ(absent.exit_code, 1);
+  EXPECT_THAT(absent.err, HasSubstr("no backup _backup_20200101_000000"));
+  RunResult gone = Tool({"repair", "remove-key", "_migration_progress", "--confirm"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_THAT(gone.err, HasSubstr("_migration_progress is absent"));
+  EXPECT_EQ(LdbScan(db_), before);
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace rocksmigrate
