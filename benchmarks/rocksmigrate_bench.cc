@@ -56,6 +56,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "benchmarks/bench_data.h"
+#include "benchmarks/online_bench.h"
 #include "examples/task_v1_to_v2.h"
 #include "nlohmann/json.hpp"
 #include "rocksdb/db.h"
@@ -88,6 +89,8 @@ constexpr char kUsage[] =
     "                          [--dir DIR] [--json] [--seed S] [--sample N]\n"
     "                          [--baseline-records N] [--baseline-seconds S]\n"
     "                          [--cases LIST] [--repeat N] [--keep]\n"
+    "       rocksmigrate-bench --online [--records N] [--threads N] [--dir DIR]\n"
+    "                          [--json] [--seed S] [--keep]\n"
     "       rocksmigrate-bench --memory-scaling [--repeat N] [--threads N]\n"
     "                          [--dir DIR] [--json] [--seed S] [--keep]\n"
     "\n"
@@ -110,6 +113,11 @@ constexpr char kUsage[] =
     "  --repeat N            run each case N times, each on a fresh copy, and\n"
     "                        report the median time (default 1)\n"
     "  --keep                keep the temporary directory\n"
+    "  --online              instead of the cases: a light server load (reads\n"
+    "                        through an UpgradingReader, a few writes) idle,\n"
+    "                        then beside an online backfill at the default\n"
+    "                        pacing, then unthrottled; read p99/p99.9, rates,\n"
+    "                        lost updates and stale reads (JSON: \"online\")\n"
     "  --memory-scaling      instead of the cases: the default C++ path on\n"
     "                        1,000,000 and on 10,000,000 records, --repeat\n"
     "                        times each (use 3), and the ratio of the largest\n"
@@ -135,6 +143,7 @@ struct Config {
   int repeat = 1;
   bool keep = false;
   bool memory_scaling = false;
+  bool online = false;
   bool mmap_threshold_fixed = false;  // rocksmigrate::FixMmapThreshold() worked.
 };
 
@@ -1330,6 +1339,8 @@ int main(int argc, char** argv) {
       cfg.records = 10000000;
     } else if (flag == "--big-records") {
       rocksmigrate_bench::SetBigRecords(true);
+    } else if (flag == "--online") {
+      cfg.online = true;
     } else if (flag == "--memory-scaling") {
       cfg.memory_scaling = true;
     } else if (flag == "--json") {
@@ -1412,6 +1423,26 @@ int main(int argc, char** argv) {
   }
   Say(absl::StrFormat("generated in %.1f s (%s bytes on disk)", data.seconds,
                       Commas(data.disk_bytes)));
+
+  if (cfg.online) {
+    rocksmigrate_bench::OnlineBenchConfig ocfg;
+    ocfg.records = cfg.records;
+    ocfg.seed = cfg.seed;
+    ocfg.threads = cfg.threads;
+    ocfg.clone = CloneDb;
+    nlohmann::json online;
+    const int rc = rocksmigrate_bench::RunOnlineBench(ocfg, tmp, tmpl, &online);
+    if (cfg.json) {
+      nlohmann::json doc;
+      doc["engine_revision"] = machine.revision;
+      doc["machine"] = {{"cores", machine.cores}, {"cpu", machine.cpu},
+                        {"rocksdb", machine.rocksdb}, {"build", machine.build}};
+      doc["online"] = online;
+      std::cout << doc.dump(2) << std::endl;
+    }
+    if (!cfg.keep) fs::remove_all(tmp, ec);
+    return rc;
+  }
 
   std::vector<CaseResult> results;
   int copies = 0;

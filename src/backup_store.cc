@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/keys.h"
 #include "src/rocksdb_status.h"
+#include "src/sha256.h"
 
 namespace rocksmigrate {
 namespace {
@@ -135,8 +136,9 @@ absl::StatusOr<std::vector<BackupInfo>> BackupStore::List() const {
         it->Seek(absl::StrCat(key, ";"));  // Jump over its records.
         continue;
       }
-      // A record whose manifest is gone: jump past its backup id.
-      size_t colon = key.find(':');
+      // A record (or digest) whose manifest is gone: jump past its backup
+      // id.
+      size_t colon = key.find_first_of(":#", sizeof(kBackupPrefix) - 1);
       if (colon == std::string::npos) {
         it->Next();
       } else {
@@ -220,11 +222,24 @@ void BackupStore::PutRecord(rocksdb::WriteBatch* batch,
   batch->Put(cf, k, rocksdb::Slice(value.data(), value.size()));
 }
 
+std::string WrittenDigest(ItemResult::Kind kind, std::string_view new_value) {
+  if (kind == ItemResult::Kind::kDelete) return "d";
+  return absl::StrCat("w", Sha256Hex(new_value));
+}
+
+bool HoldsWritten(std::string_view digest, const std::string* current) {
+  if (digest == "d") return current == nullptr;
+  return current != nullptr && digest.size() == 65 && digest[0] == 'w' &&
+         digest.substr(1) == Sha256Hex(*current);
+}
+
 void BackupStore::StageDelete(rocksdb::WriteBatch* batch,
                               rocksdb::ColumnFamilyHandle* cf,
                               const std::string& id) const {
   KeyRange range = BackupRecordRange(id);
   batch->DeleteRange(cf, range.begin, *range.end);
+  KeyRange digests = BackupDigestRange(id);
+  batch->DeleteRange(cf, digests.begin, *digests.end);
   batch->Delete(cf, id);
 }
 

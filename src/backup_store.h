@@ -14,10 +14,19 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "rocksdb/write_batch.h"
+#include "rocksmigrate/migration.h"
 #include "rocksmigrate/migrator.h"
 #include "src/metadata.h"
 
 namespace rocksmigrate {
+
+// The digest an online step keeps (under BackupDigestKey) of what it wrote
+// over a record: "w" + the SHA-256 (hex) of the new value, or "d" for a
+// delete.
+std::string WrittenDigest(ItemResult::Kind kind, std::string_view new_value);
+// True if a record now holding `current` (nullptr: absent) still holds what
+// the migrator wrote, as `digest` says.
+bool HoldsWritten(std::string_view digest, const std::string* current);
 
 // Thread-safety: stateless apart from the handles; safe to share.
 class BackupStore {

@@ -37,6 +37,19 @@ KeyRange BackupRecordRange(std::string_view backup_id) {
   return KeyRange{id + ":", id + ";"};
 }
 
+std::string BackupDigestKey(std::string_view backup_id, std::string_view key) {
+  std::string k;
+  k.reserve(backup_id.size() + 1 + key.size());
+  k.append(backup_id).push_back('#');
+  k.append(key);
+  return k;
+}
+
+KeyRange BackupDigestRange(std::string_view backup_id) {
+  std::string id(backup_id);
+  return KeyRange{id + "#", id + "$"};
+}
+
 bool IsBackupId(std::string_view id) {
   // _backup_YYYYMMDD_HHMMSS[_N]
   constexpr size_t kPrefixLen = sizeof(kBackupPrefix) - 1;

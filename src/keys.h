@@ -42,6 +42,12 @@ std::string BackupRecordKey(std::string_view backup_id, std::string_view key);
 // The range of a backup's record keys: [id + ":", id + ";").
 KeyRange BackupRecordRange(std::string_view backup_id);
 
+// The digest of what an online step wrote over a backed-up record:
+// "<backup id>#<original key>", in the range [id + "#", id + "$"), which
+// sorts between the manifest and the records.
+std::string BackupDigestKey(std::string_view backup_id, std::string_view key);
+KeyRange BackupDigestRange(std::string_view backup_id);
+
 // True if `id` names a backup manifest key ("_backup_YYYYMMDD_HHMMSS" and
 // an optional "_N", N a positive decimal number).
 bool IsBackupId(std::string_view id);

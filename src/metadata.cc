@@ -176,6 +176,30 @@ json OptionalString(const std::optional<std::string>& s) {
   return s ? json(*s) : json(nullptr);
 }
 
+// The optional fields "mode", "items_kept" and "kept_keys_hex" of a cursor
+// or history entry (absent in what earlier versions wrote: offline, none).
+void ReadModeAndKept(FieldReader& r, RunMode* mode, uint64_t* kept,
+                     std::vector<std::string>* kept_keys) {
+  std::string text = "offline";
+  r.String("mode", &text, /*optional=*/true);
+  std::optional<RunMode> parsed = ParseRunMode(text);
+  if (r.ok() && !parsed) {
+    r.Fail(absl::StrCat("field \"mode\": '", PrintableKey(text),
+                        "' is not a run mode (offline or online)"));
+  } else if (parsed) {
+    *mode = *parsed;
+  }
+  r.Int("items_kept", kept, 0, kMaxCount, /*optional=*/true);
+  std::vector<std::string> hex;
+  if (r.Strings("kept_keys_hex", &hex, /*optional=*/true) &&
+      !UnhexAll(hex, kept_keys)) {
+    r.Fail("field \"kept_keys_hex\" holds a string that is not hex");
+  }
+  if (r.ok() && kept_keys->size() > *kept) {
+    r.Fail("field \"kept_keys_hex\" lists more keys than \"items_kept\"");
+  }
+}
+
 }  // namespace
 
 absl::Status BookkeepingError(std::string_view key, std::string_view why) {
@@ -234,6 +258,11 @@ json HistoryEntryToJson(const HistoryEntry& e) {
          {"error", OptionalString(e.error)},
          {"checksums", e.checksums},
          {"empty_prefixes_hex", HexAll(e.empty_prefixes)}};
+  if (e.mode != RunMode::kOffline) j["mode"] = ToString(e.mode);
+  if (e.items_kept > 0 || !e.kept_keys.empty()) {
+    j["items_kept"] = e.items_kept;
+    j["kept_keys_hex"] = HexAll(e.kept_keys);
+  }
   if (!e.backup_column_family.empty()) {
     j["backup_column_family"] = e.backup_column_family;
   }
@@ -269,6 +298,7 @@ absl::StatusOr<HistoryEntry> HistoryEntryFromJson(const json& j,
       !UnhexAll(empty_hex, &e.empty_prefixes)) {
     r.Fail("field \"empty_prefixes_hex\" holds a string that is not hex");
   }
+  ReadModeAndKept(r, &e.mode, &e.items_kept, &e.kept_keys);
   if (r.ok()) {
     std::optional<StepStatus> parsed = ParseStepStatus(status);
     if (!parsed) {
@@ -374,7 +404,14 @@ std::string EncodeCursor(const Cursor& c) {
          {"checksums", c.checksums},
          {"elapsed_ms", c.elapsed_ms},
          {"history_seq", c.history_seq},
-         {"empty_prefixes_hex", HexAll(c.empty_prefixes)}};
+         {"empty_prefixes_hex", HexAll(c.empty_prefixes)},
+         {"mode", ToString(i.mode)},
+         {"items_kept", i.items_kept},
+         {"kept_keys_hex", HexAll(i.kept_keys)},
+         {"updated_at", i.updated_at},
+         {"records_per_second", i.records_per_second},
+         {"items_total_estimate", i.items_total_estimate},
+         {"pacing", i.pacing}};
   return DumpMetadata(j);
 }
 
@@ -424,6 +461,11 @@ absl::StatusOr<Cursor> DecodeCursor(std::string_view bytes) {
       !UnhexAll(empty_hex, &c.empty_prefixes)) {
     r.Fail("field \"empty_prefixes_hex\" holds a string that is not hex");
   }
+  ReadModeAndKept(r, &i.mode, &i.items_kept, &i.kept_keys);
+  r.String("updated_at", &i.updated_at, true);
+  r.Int("records_per_second", &i.records_per_second, 0, kMaxCount, true);
+  r.Int("items_total_estimate", &i.items_total_estimate, 0, kMaxCount, true);
+  r.String("pacing", &i.pacing, true);
   if (r.ok()) {
     auto it = j.find("rollback_target");
     if (it != j.end() && !it->is_null()) {

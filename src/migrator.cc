@@ -51,11 +51,22 @@ absl::StatusOr<std::unique_ptr<Migrator>> Migrator::Create(
     return absl::InvalidArgumentError(
         "MigratorOptions::lock_wait must not be negative");
   }
+  if (options.online &&
+      dynamic_cast<rocksdb::TransactionDB*>(db) == nullptr) {
+    return absl::InvalidArgumentError(
+        "MigratorOptions::online needs a rocksdb::TransactionDB (the "
+        "backfill locks each record while the server writes); this database "
+        "is a plain rocksdb::DB: open it with rocksdb::TransactionDB::Open");
+  }
   if (options.concurrent_writers &&
       dynamic_cast<rocksdb::TransactionDB*>(db) == nullptr) {
     return absl::InvalidArgumentError(
         "MigratorOptions::concurrent_writers needs a rocksdb::TransactionDB "
         "(per-record locks); this database is a plain rocksdb::DB");
+  }
+  if (options.online) {
+    options.concurrent_writers = true;
+    if (options.pacer == nullptr) options.pacer = std::make_shared<Pacer>();
   }
   for (rocksdb::ColumnFamilyHandle* cf : options.column_families) {
     if (cf == nullptr) {

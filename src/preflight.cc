@@ -194,10 +194,10 @@ absl::Status Migrator::Impl::VerifyCursor(const Snapshot& snap,
     }
     const uint64_t backed_up =
         manifest->complete ? manifest->item_count : i.items_migrated;
-    if (i.items_restored > backed_up) {
+    if (i.items_restored + i.items_kept > backed_up) {
       return bad(absl::StrCat("it counts ", i.items_restored,
-                              " records restored of ", backed_up,
-                              " backed up"));
+                              " records restored and ", i.items_kept,
+                              " kept of ", backed_up, " backed up"));
     }
     if (i.state == StepState::kRollingBack && c.has_last_key &&
         !UnderOneOf(i.last_key, manifest->prefixes)) {

@@ -58,7 +58,6 @@ ProgressMeter::ProgressMeter(const MigratorOptions& options,
 }
 
 void ProgressMeter::Report(uint64_t items_done, const std::string& prefix) {
-  if (!options_.on_progress) return;
   progress_.prefix = prefix;
   progress_.items_done = items_done;
   progress_.elapsed = options_.clock() - start_;
@@ -74,7 +73,7 @@ void ProgressMeter::Report(uint64_t items_done, const std::string& prefix) {
   } else {
     progress_.eta_seconds = -1;
   }
-  options_.on_progress(progress_);
+  if (options_.on_progress) options_.on_progress(progress_);
 }
 
 }  // namespace rocksmigrate

@@ -30,6 +30,8 @@ class ProgressMeter {
 
   // Reports `items_done` (cumulative for the step) for `prefix`.
   void Report(uint64_t items_done, const std::string& prefix);
+  // The figures of the last Report() (zeros before the first).
+  const Progress& last() const { return progress_; }
 
  private:
   const MigratorOptions& options_;

@@ -6,6 +6,7 @@
 #include "rocksdb/utilities/transaction.h"
 #include "rocksdb/utilities/transaction_db.h"
 #include "src/fault_point.h"
+#include "src/backup_store.h"
 #include "src/keys.h"
 #include "src/progress_meter.h"
 #include "src/rocksdb_status.h"
@@ -97,10 +98,16 @@ StepResult CommitLocked(const StepEnv& env, const Step& step,
         batch.skipped + (prepared.size() - changes.size());
     cursor.info.items_ahead += batch.newer + newer;
     if (rs.ok() && cursor.backup) {
+      const bool digests = cursor.info.mode == RunMode::kOnline;
       for (const Change& c : changes) {
         rs = txn->Put(backup_cf,
                       BackupRecordKey(*cursor.info.backup_id, c.key),
                       c.old_value);
+        if (rs.ok() && digests) {
+          rs = txn->Put(backup_cf,
+                        BackupDigestKey(*cursor.info.backup_id, c.key),
+                        WrittenDigest(c.kind, c.new_value));
+        }
         if (!rs.ok()) break;
       }
     }
@@ -133,6 +140,106 @@ StepResult CommitLocked(const StepEnv& env, const Step& step,
                       "can be resumed)")));
 }
 
+// Restores one batch of an online step's backup (`batch.changes` hold each
+// key and its original bytes): a record is put back only if it still holds
+// what the migrator wrote, as the digest kept beside the backup says, read
+// under the record's lock on a TransactionDB; the others are kept as the
+// server rewrote them, and counted. A record without a digest (committed
+// while the step ran offline) is put back. `next` holds the counts before
+// the batch; on success they include it.
+StepResult CommitCompared(const StepEnv& env,
+                          rocksdb::ColumnFamilyHandle* backup_cf,
+                          const std::string& id, const PreparedBatch& batch,
+                          Cursor* next) {
+  rocksdb::DB* db = env.meta->db();
+  rocksdb::TransactionDB* txn_db = env.meta->txn_db();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  absl::Status last;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::unique_ptr<rocksdb::Transaction> txn(
+        txn_db != nullptr ? txn_db->BeginTransaction(wo) : nullptr);
+    rocksdb::WriteBatch wb;
+    Cursor cursor = *next;
+    rocksdb::Status rs;
+    for (const Change& c : batch.changes) {
+      std::string digest;
+      rs = db->Get(rocksdb::ReadOptions(), backup_cf, BackupDigestKey(id, c.key),
+                   &digest);
+      bool restore = rs.IsNotFound();
+      if (!rs.ok() && !rs.IsNotFound()) break;
+      if (!restore) {
+        std::string current;
+        rs = txn != nullptr
+                 ? txn->GetForUpdate(rocksdb::ReadOptions(), c.key, &current)
+                 : db->Get(rocksdb::ReadOptions(), c.key, &current);
+        if (!rs.ok() && !rs.IsNotFound()) break;
+        restore = HoldsWritten(digest, rs.IsNotFound() ? nullptr : &current);
+      }
+      rs = rocksdb::Status::OK();
+      if (!restore) {
+        ++cursor.info.items_kept;
+        if (cursor.info.kept_keys.size() < 10) {
+          cursor.info.kept_keys.push_back(c.key);
+        }
+        continue;
+      }
+      ++cursor.info.items_restored;
+      rs = txn != nullptr ? txn->Put(c.key, c.new_value)
+                          : wb.Put(c.key, c.new_value);
+      if (!rs.ok()) break;
+    }
+    if (rs.ok()) {
+      rs = txn != nullptr ? txn->Put(kProgressKey, EncodeCursor(cursor))
+                          : rocksdb::Status::OK();
+    }
+    absl::Status committed;
+    if (rs.ok() && txn != nullptr) {
+      rs = txn->Commit();
+    } else if (rs.ok()) {
+      env.meta->PutCursor(&wb, cursor);
+      committed = env.meta->Commit(
+          &wb, absl::StrCat("restoring records from backup ", id));
+      if (!committed.ok()) return StepResult::Failed(std::move(committed));
+    }
+    if (rs.ok()) {
+      *next = std::move(cursor);
+      return StepResult::Done();
+    }
+    if (txn != nullptr) txn->Rollback().PermitUncheckedError();
+    last = FromRocksDb(rs, absl::StrCat("restoring records from backup ", id));
+    if (!(rs.IsBusy() || rs.IsTimedOut() || rs.IsTryAgain())) {
+      return StepResult::Failed(last);
+    }
+  }
+  return StepResult::Failed(absl::DeadlineExceededError(absl::StrCat(
+      last.message(), " (lock timeouts persisted after 5 attempts; the "
+                      "restore can be resumed)")));
+}
+
+// Fills the cursor's live figures (SPEC: what `status` shows of a run).
+void StampProgress(const StepEnv& env, const ProgressMeter& meter,
+                   Cursor* next) {
+  const MigratorOptions& opt = *env.options;
+  next->info.updated_at = FormatIsoTime(opt.clock());
+  const Progress& p = meter.last();
+  next->info.records_per_second =
+      p.items_per_second > 0 ? static_cast<uint64_t>(p.items_per_second) : 0;
+  next->info.items_total_estimate = p.items_total_estimate;
+  next->info.pacing = opt.pacer != nullptr ? opt.pacer->state() : "";
+}
+
+// Records a change of what holds the run back (a pause, a stall) in the
+// cursor alone, so that `status` shows it while no batch commits. Best
+// effort: a failure here is met again by the next batch's commit.
+void NotePacing(const StepEnv& env, Cursor* cursor, const std::string& state) {
+  cursor->info.pacing = state;
+  cursor->info.updated_at = FormatIsoTime(env.options->clock());
+  rocksdb::WriteBatch wb;
+  env.meta->PutCursor(&wb, *cursor);
+  env.meta->Commit(&wb, "recording the pacing state").IgnoreError();
+}
+
 }  // namespace
 
 StepResult MigrateRecords(const StepEnv& env, const Step& step,
@@ -145,6 +252,10 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
     for (KeyRange& r : UserRanges(m->prefix())) all_ranges.push_back(std::move(r));
   }
   const uint64_t before = cursor->info.items_migrated + cursor->info.items_skipped;
+  // An online migrator resuming a step begun offline keeps digests from
+  // here on (records committed before have none: see RestoreRecords).
+  if (opt.online) cursor->info.mode = RunMode::kOnline;
+  const bool locked = opt.concurrent_writers || opt.online;
   ProgressMeter meter(opt, Progress::Phase::kMigrating, step.from, step.to,
                       EstimateRecords(env.meta->db(), nullptr, all_ranges),
                       before);
@@ -210,12 +321,28 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
       return kStop;
     }
     FaultPoint("before_batch");
+    if (opt.pacer != nullptr) {
+      uint64_t bytes = 0;
+      for (const Change& c : batch.changes) {
+        bytes += c.key.size() * 2 + c.old_value.size() + c.new_value.size();
+      }
+      absl::Status admitted = opt.pacer->Admit(
+          env.meta->db(), batch.visited, bytes, opt.stop_requested,
+          [&](const std::string& state) { NotePacing(env, cursor, state); });
+      if (!admitted.ok()) {
+        result = StepResult::Stopped(absl::StrCat(
+            "interrupted in step ", step.Describe(), " after key '",
+            PrintableKey(cursor->info.last_key), "'"));
+        return kStop;
+      }
+    }
     Cursor next = *cursor;
+    StampProgress(env, meter, &next);
     next.prefix_index = batch.tag;
     next.has_last_key = true;
     next.info.last_key = batch.last_key;
     next.info.prefix = m.prefix();
-    if (opt.concurrent_writers) {
+    if (locked) {
       // The counts depend on what the locked re-read finds.
       result = CommitLocked(env, step, backup_cf, batch, &next);
       if (result.kind != StepResult::Kind::kDone) return kStop;
@@ -281,7 +408,7 @@ StepResult RestoreRecords(const StepEnv& env,
   ProgressMeter meter(opt, Progress::Phase::kRollingBack, cursor->info.from,
                       cursor->info.to,
                       EstimateRecords(env.meta->db(), backup_cf, {sr.range}),
-                      cursor->info.items_restored);
+                      cursor->info.items_restored + cursor->info.items_kept);
   PipelineOptions popt;
   popt.workers = 1;
   popt.batch_items = opt.batch_items;
@@ -298,23 +425,31 @@ StepResult RestoreRecords(const StepEnv& env,
   rocksdb::WriteBatch wb;  // Reused; see MigrateRecords.
   StepResult result;
   const absl::Status kStop = absl::CancelledError("stop");
+  const bool compared = cursor->info.mode == RunMode::kOnline;
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
-    wb.Clear();
-    for (const Change& c : batch.changes) wb.Put(c.key, c.new_value);
     Cursor next = *cursor;
     next.has_last_key = true;
     next.info.last_key = batch.last_key.substr(strip);
-    next.info.items_restored += batch.changes.size();
-    env.meta->PutCursor(&wb, next);
-    absl::Status s = env.meta->Commit(
-        &wb, absl::StrCat("restoring records from backup ", id));
-    if (!s.ok()) {
-      result = StepResult::Failed(std::move(s));
-      return kStop;
+    next.info.updated_at = FormatIsoTime(opt.clock());
+    next.info.pacing.clear();
+    if (compared) {
+      result = CommitCompared(env, backup_cf, id, batch, &next);
+      if (result.kind != StepResult::Kind::kDone) return kStop;
+    } else {
+      wb.Clear();
+      for (const Change& c : batch.changes) wb.Put(c.key, c.new_value);
+      next.info.items_restored += batch.changes.size();
+      env.meta->PutCursor(&wb, next);
+      absl::Status s = env.meta->Commit(
+          &wb, absl::StrCat("restoring records from backup ", id));
+      if (!s.ok()) {
+        result = StepResult::Failed(std::move(s));
+        return kStop;
+      }
     }
     *cursor = std::move(next);
     FaultPoint("rollback_batch");
-    meter.Report(cursor->info.items_restored, "");
+    meter.Report(cursor->info.items_restored + cursor->info.items_kept, "");
     if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
       result = StepResult::Stopped(absl::StrCat(
           "interrupted while restoring step v", cursor->info.from, " -> v",

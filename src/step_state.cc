@@ -29,6 +29,10 @@ constexpr Table<StepStatus, 6> kStatuses = {{
     {StepStatus::kAborted, "aborted"},
     {StepStatus::kStamped, "stamped"},
 }};
+constexpr Table<RunMode, 2> kModes = {{
+    {RunMode::kOffline, "offline"},
+    {RunMode::kOnline, "online"},
+}};
 constexpr Table<InFlightAction, 4> kActions = {{
     {InFlightAction::kResumeStep, "resume_step"},
     {InFlightAction::kFinishFailure, "finish_failure"},
@@ -63,6 +67,10 @@ std::string ToString(RestoreReason reason) {
 }
 std::string ToString(StepStatus status) {
   return std::string(Name(kStatuses, status));
+}
+std::string ToString(RunMode mode) { return std::string(Name(kModes, mode)); }
+std::optional<RunMode> ParseRunMode(std::string_view text) {
+  return Parse(kModes, text);
 }
 std::string ToString(InFlightAction action) {
   return std::string(Name(kActions, action));

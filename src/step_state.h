@@ -29,6 +29,7 @@ namespace rocksmigrate {
 std::optional<StepState> ParseStepState(std::string_view text);
 std::optional<RestoreReason> ParseRestoreReason(std::string_view text);
 std::optional<StepStatus> ParseStepStatus(std::string_view text);
+std::optional<RunMode> ParseRunMode(std::string_view text);
 
 // The dispatcher: what any operation does first about a cursor in `state`
 // restoring for `reason`. Total: a decoded cursor always has an action (the

@@ -52,6 +52,9 @@ HistoryEntry Migrator::Impl::EntryFor(const Cursor& c,
   e.error = c.info.error;
   e.checksums = c.checksums;
   e.empty_prefixes = c.empty_prefixes;
+  e.mode = c.info.mode;
+  e.items_kept = c.info.items_kept;
+  e.kept_keys = c.info.kept_keys;
   return e;
 }
 
@@ -79,6 +82,8 @@ absl::StatusOr<HistoryEntry> Migrator::Impl::RecordOutcome(
                         history_.Get(cursor->history_seq));
     if (applied.status == StepStatus::kSuccess) {
       applied.status = StepStatus::kRolledBack;
+      applied.items_kept = cursor->info.items_kept;
+      applied.kept_keys = cursor->info.kept_keys;
       entry = std::move(applied);
       writer.Put(&wb, cursor->history_seq, entry);
       written = true;
@@ -139,6 +144,7 @@ absl::StatusOr<Cursor> Migrator::Impl::StartStep(const Step& step,
   c.info.from = step.from;
   c.info.to = step.to;
   c.info.started_at = FormatIsoTime(now);
+  c.info.mode = options_.online ? RunMode::kOnline : RunMode::kOffline;
   c.backup = options_.backup;
   std::vector<std::string> prefixes;
   for (const Migration* m : step.migrations) {
@@ -177,6 +183,8 @@ absl::Status Migrator::Impl::BeginRestore(Cursor* cursor, RestoreReason reason,
   cursor->has_last_key = false;
   cursor->info.last_key.clear();
   cursor->info.items_restored = 0;
+  cursor->info.items_kept = 0;
+  cursor->info.kept_keys.clear();
   rocksdb::WriteBatch wb;
   meta_.PutCursor(&wb, *cursor);
   return meta_.Commit(&wb, absl::StrCat("starting the restore of step ",
@@ -220,6 +228,7 @@ Cursor Migrator::Impl::RollbackCursor(const Undo& undo, int target) const {
   c.info.items_skipped = e.items_skipped;
   c.info.items_ahead = e.items_ahead;
   c.info.rollback_target = target;
+  c.info.mode = e.mode;
   c.backup = true;
   c.migrations = e.migrations;
   c.checksums = e.checksums;

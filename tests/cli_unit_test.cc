@@ -134,7 +134,7 @@ TEST(FormatTest, HistoryEntryJsonHasTheSpecFields) {
             R"("items_ahead":0,"started_at":"","duration_ms":0,)"
             R"("backup_id":null,"backup_column_family":null,)"
             R"("error":"bad key task:\\x01","checksums":{"0002_m.json":"abc"},)"
-            R"("empty_prefixes":[]})");
+            R"("empty_prefixes":[],"mode":"offline","items_kept":0,"kept_keys":[]})");
 }
 
 Progress At(uint64_t done, int from = 1) {

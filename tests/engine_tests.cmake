@@ -23,3 +23,18 @@ rm_add_test(validate_test SOURCES validate_test.cc LABELS engine)
 rm_add_test(startup_test SOURCES startup_test.cc LABELS engine)
 rm_add_test(json_migration_test SOURCES json_migration_test.cc LABELS engine)
 rm_add_test(json_patch_test SOURCES json_patch_test.cc LABELS engine)
+
+# Online (zero-downtime) steps: label "online".
+rm_add_test(online_test SOURCES online_test.cc LABELS online)
+add_executable(online_child testutil/online_child.cc)
+target_include_directories(online_child PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(online_child PRIVATE rocksmigrate rm_build_flags)
+rm_add_test(online_crash_test SOURCES online_crash_test.cc LABELS online crash)
+target_compile_definitions(online_crash_test PRIVATE
+  RM_ONLINE_CHILD_PATH="$<TARGET_FILE:online_child>")
+add_dependencies(online_crash_test online_child)
+# The README's online server example, run end to end.
+add_test(NAME OnlineServerExample
+  COMMAND sh -c "rm -rf \"$1\" && \"$0\" \"$1\" --seed 20000 --rate 20000 --serve-ms 200"
+          $<TARGET_FILE:online_server> ${CMAKE_CURRENT_BINARY_DIR}/online_server_db)
+set_tests_properties(OnlineServerExample PROPERTIES LABELS online)

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "rocksdb/db.h"
+#include "rocksmigrate/pacing.h"
 #include "rocksmigrate/registry.h"
 
 namespace rocksmigrate {
@@ -75,6 +76,21 @@ struct MigratorOptions {
   // promises that no one else writes the migrated prefixes during the run.
   // Default: false.
   bool concurrent_writers = false;
+  // Online mode (README "Zero-downtime migration"): the step runs beside a
+  // live server that reads through an UpgradingReader and writes records at
+  // the new version. Implies concurrent_writers (REQUIRES a TransactionDB).
+  // Beside each backed-up record the step also keeps a digest of the value
+  // it wrote, so that a restore (an item error, Abandon(), Rollback()) puts
+  // the original back only where the record still holds the migrator's
+  // bytes, and keeps every record the server rewrote since (counted as
+  // items_kept). The mode is recorded in the cursor and the history.
+  // Default: false.
+  bool online = false;
+  // Paces the batches (rate limits, write-stall backoff, pause file, busy
+  // callback); shared so that a server can change it while the run goes
+  // on. nullptr: an online run gets a Pacer with default PacingOptions, an
+  // offline run is not paced. Default: nullptr.
+  std::shared_ptr<Pacer> pacer;
   // How long to wait for another migrator of the same database to finish.
   // 0: fail at once. Default: 0.
   absl::Duration lock_wait = absl::ZeroDuration();
@@ -115,6 +131,12 @@ std::string ToString(StepState state);
 std::string ToString(RestoreReason reason);
 std::string ToString(StepStatus status);
 
+// How a step runs. Offline: nobody else writes the migrated prefixes while
+// it runs. Online: a live server reads (through an UpgradingReader) and
+// writes beside it; see MigratorOptions::online.
+enum class RunMode { kOffline, kOnline };
+std::string ToString(RunMode mode);
+
 // The column family name recorded for backups kept in the default one.
 inline constexpr char kDefaultColumnFamilyName[] = "default";
 
@@ -142,6 +164,15 @@ struct HistoryEntry {
   // Prefixes of the step under which no record existed when it started (a
   // likely typo in a migration's prefix).
   std::vector<std::string> empty_prefixes;
+  // How the step ran (online steps keep digests of what they wrote beside
+  // their backup, see MigratorOptions::online). kOffline for entries that
+  // predate the field.
+  RunMode mode = RunMode::kOffline;
+  // Records a restore of an online step left as the server had rewritten
+  // them (instead of putting the backup's bytes back), and the first of
+  // their keys (raw bytes, at most 10).
+  uint64_t items_kept = 0;
+  std::vector<std::string> kept_keys;
   // Position in the history, 1 for the oldest entry. Not stored in the
   // entry itself (it is the entry's key).
   uint64_t sequence = 0;
@@ -197,6 +228,21 @@ struct InFlight {
   std::optional<std::string> error;
   // For a rollback: the version it goes down to (it may span several steps).
   std::optional<int> rollback_target;
+  // How the step runs (see HistoryEntry::mode).
+  RunMode mode = RunMode::kOffline;
+  // Of the records a restore visited, those it kept (see HistoryEntry).
+  uint64_t items_kept = 0;
+  std::vector<std::string> kept_keys;
+  // Written with every committed batch (and whenever the pacing state
+  // changes): when that was (ISO-8601 UTC, empty before the first batch),
+  // the step's rate then (records per second), its estimated records (0
+  // when unknown), and what holds the run back: empty when nothing does,
+  // else e.g. "paused (flag file /srv/pause)", "throttled: write stall",
+  // "rate limit 20000 records/s".
+  std::string updated_at;
+  uint64_t records_per_second = 0;
+  uint64_t items_total_estimate = 0;
+  std::string pacing;
 };
 
 // What any operation does first when it finds a run in flight (one

@@ -2,8 +2,18 @@
 #ifndef ROCKSMIGRATE_STARTUP_H_
 #define ROCKSMIGRATE_STARTUP_H_
 
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "rocksdb/db.h"
+#include "rocksmigrate/pacing.h"
 #include "rocksmigrate/migrator.h"
 #include "rocksmigrate/registry.h"
 
@@ -27,6 +37,114 @@ namespace rocksmigrate {
 absl::Status MigrateOnStartup(rocksdb::DB* db,
                               const MigrationRegistry& registry,
                               MigratorOptions options = {});
+
+// --- Zero-downtime startup (README "Zero-downtime migration") ---
+
+struct StartupOptions {
+  // How long MigrateOnStartup() may keep the server from serving. Infinite
+  // (the default) blocks until every step is done, as the call above does.
+  absl::Duration foreground_budget = absl::InfiniteDuration();
+  // What happens when the budget runs out before the last step is done.
+  enum class WhenBudgetRunsOut {
+    // Stop the run resumably (the next start resumes it from its cursor)
+    // and refuse to start: DeadlineExceeded.
+    kRefuse,
+    // Go on in the background, online, and return the handle at once. The
+    // server then reads through an UpgradingReader and writes records at
+    // the new version. REQUIRES a rocksdb::TransactionDB.
+    kContinueInBackground,
+  };
+  WhenBudgetRunsOut when_budget_runs_out = WhenBudgetRunsOut::kRefuse;
+  // The pacing of the background part (the foreground part is unpaced: the
+  // server is not serving yet). Ignored when MigratorOptions::pacer is set.
+  PacingOptions pacing;
+};
+
+// What a MigrationHandle reports. A server serves its readiness and health
+// endpoints from it.
+struct MigrationSnapshot {
+  enum class Phase {
+    kPending,  // Not started yet.
+    kRunning,  // Migrating (in the background after the budget).
+    kDone,     // Every step is done: status is OK.
+    kStopped,  // Stop() was called: resumable at the next start.
+    kFailed,   // status says why (an item error: the step was restored).
+  };
+  Phase phase = Phase::kPending;
+  // The step in progress (0, 0 before the first batch).
+  int step_from = 0;
+  int step_to = 0;
+  uint64_t items_done = 0;            // In the current step.
+  uint64_t items_total_estimate = 0;  // 0 when unknown.
+  double items_per_second = 0;
+  double eta_seconds = -1;            // Negative when unknown.
+  // When the last batch committed (InfinitePast before the first).
+  absl::Time last_progress = absl::InfinitePast();
+  // What holds the run back (Pacer::state()): empty when nothing does.
+  std::string pacing;
+  bool paused = false;
+  // The final status once done, stopped or failed; OK before.
+  absl::Status status;
+};
+std::string ToString(MigrationSnapshot::Phase phase);
+
+// A migration running in the background, returned by MigrateOnStartup()
+// with StartupOptions. The destructor stops it resumably and waits.
+//
+// Thread-safety: every method is safe to call from any thread.
+class MigrationHandle {
+ public:
+  ~MigrationHandle();
+  MigrationHandle(const MigrationHandle&) = delete;
+  MigrationHandle& operator=(const MigrationHandle&) = delete;
+
+  MigrationSnapshot snapshot() const;
+  bool done() const { return snapshot().phase == MigrationSnapshot::Phase::kDone; }
+  // Pauses at the next batch boundary (holding no lock) until Resume().
+  void Pause() { pacer_->Pause(); }
+  void Resume() { pacer_->Resume(); }
+  // The pacing, to change its rates while the run goes on.
+  Pacer& pacer() { return *pacer_; }
+  // Stops the run at its next batch boundary, resumably, and waits for it.
+  // Returns the final status (Cancelled when it stopped, OK when it had
+  // finished first).
+  absl::Status Stop();
+  // Waits for the run to end; returns its final status.
+  absl::Status Wait();
+  // Waits at most `timeout`; true when the run has ended.
+  bool WaitFor(absl::Duration timeout);
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<MigrationHandle>> MigrateOnStartup(
+      rocksdb::DB*, const MigrationRegistry&, MigratorOptions, StartupOptions);
+  MigrationHandle() = default;
+  void Run(std::unique_ptr<Migrator> migrator);
+  void OnProgress(const Progress& p);
+
+  std::shared_ptr<Pacer> pacer_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  MigrationSnapshot snap_;  // Guarded by mu_.
+  bool ended_ = false;      // Guarded by mu_.
+  std::function<void(const Progress&)> user_progress_;
+  std::thread thread_;
+};
+
+// Like MigrateOnStartup() above, within a foreground time budget. Returns:
+//   - a handle in phase kDone when every step finished within the budget;
+//   - when the budget ran out: with kRefuse, DeadlineExceeded (the run
+//     stopped resumably; nothing is lost and the next start resumes it);
+//     with kContinueInBackground, a handle in phase kRunning: the server
+//     may serve now, reading through an UpgradingReader;
+//   - the refusals and failures of MigrateOnStartup() above, when they
+//     happen within the budget (a refusal is always found before any
+//     record is written: a newer schema, bookkeeping that cannot be
+//     trusted, a gap in the registered steps).
+// `options.online` is set for kContinueInBackground with a finite budget.
+absl::StatusOr<std::unique_ptr<MigrationHandle>> MigrateOnStartup(
+    rocksdb::DB* db, const MigrationRegistry& registry,
+    MigratorOptions options, StartupOptions startup);
 
 }  // namespace rocksmigrate
 

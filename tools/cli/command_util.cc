@@ -177,6 +177,11 @@ std::string HistoryLine(const HistoryEntry& e) {
                       EscapeBytes(e.backup_column_family), ")");
     }
   }
+  if (e.mode == RunMode::kOnline) absl::StrAppend(&line, ", online");
+  if (e.items_kept > 0) {
+    absl::StrAppend(&line, ", ", FormatCount(e.items_kept),
+                    " kept as the server rewrote them");
+  }
   absl::StrAppend(&line, "  [run ", e.run_id, "]");
   if (!e.empty_prefixes.empty()) {
     absl::StrAppend(&line, "\n      note: no record under ",

@@ -102,6 +102,9 @@ Json HistoryEntryToJson(const HistoryEntry& entry) {
   for (const auto& [file, sha] : entry.checksums) checksums[file] = sha;
   j["checksums"] = std::move(checksums);
   j["empty_prefixes"] = EscapeAll(entry.empty_prefixes);
+  j["mode"] = ToString(entry.mode);
+  j["items_kept"] = entry.items_kept;
+  j["kept_keys"] = EscapeAll(entry.kept_keys);
   return j;
 }
 
@@ -126,6 +129,17 @@ Json BackupToJson(const BackupInfo& backup) {
   return j;
 }
 
+double EtaSeconds(const InFlight& f) {
+  if (f.state != StepState::kMigrating || f.records_per_second == 0 ||
+      f.items_total_estimate == 0) {
+    return -1;
+  }
+  const uint64_t done = f.items_migrated + f.items_skipped;
+  if (done >= f.items_total_estimate) return 0;
+  return static_cast<double>(f.items_total_estimate - done) /
+         static_cast<double>(f.records_per_second);
+}
+
 Json InFlightToJson(const InFlight& f) {
   Json j = Json::object();
   j["run_id"] = f.run_id;
@@ -146,6 +160,15 @@ Json InFlightToJson(const InFlight& f) {
   j["error"] = OptionalText(f.error);
   j["rollback_target"] =
       f.rollback_target ? Json(*f.rollback_target) : Json(nullptr);
+  j["mode"] = ToString(f.mode);
+  j["items_kept"] = f.items_kept;
+  j["kept_keys"] = EscapeAll(f.kept_keys);
+  j["last_progress_at"] = f.updated_at.empty() ? Json(nullptr) : Json(f.updated_at);
+  j["records_per_second"] = f.records_per_second;
+  j["items_total_estimate"] = f.items_total_estimate;
+  const double eta = EtaSeconds(f);
+  j["eta_seconds"] = eta < 0 ? Json(nullptr) : Json(eta);
+  j["pacing"] = f.pacing.empty() ? Json(nullptr) : Json(f.pacing);
   return j;
 }
 

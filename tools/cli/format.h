@@ -35,6 +35,9 @@ inline std::string EscapeText(const char* text) {
 
 // 1234567 -> "1,234,567".
 std::string FormatCount(uint64_t n);
+// Seconds to the end of the migrating step `f` at its last recorded rate;
+// negative when unknown (no rate or estimate yet, or a restore).
+double EtaSeconds(const InFlight& f);
 
 // 850ms, 12.3s, 4m12s, 1h02m.
 std::string HumanDuration(absl::Duration d);

@@ -2,8 +2,12 @@
 // the run in flight and what comes next, backups, the newest history
 // entries, and any bookkeeping that cannot be trusted. Reads only the
 // bookkeeping keys (and one seek per pending prefix).
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "rocksmigrate/status_macros.h"
 #include "tools/cli/command_util.h"
 #include "tools/cli/format.h"
@@ -33,6 +37,59 @@ std::string InFlightNext(const CommandContext& ctx, const InFlight& f,
                           "it first)");
   }
   return "";
+}
+
+// The run's live figures, as its last commit recorded them: mode, progress
+// against the estimate, rate, ETA, last progress time, and what holds it
+// back. An online run whose progress is old and that nothing holds has
+// probably lost its server.
+std::string LiveLine(const InFlight& f) {
+  std::string out = absl::StrCat("            mode ", ToString(f.mode));
+  const uint64_t done = f.items_migrated + f.items_skipped;
+  if (f.state == StepState::kMigrating) {
+    absl::StrAppend(&out, ", ", FormatCount(done), " of ");
+    if (f.items_total_estimate > 0) {
+      absl::StrAppend(&out, "about ", FormatCount(f.items_total_estimate),
+                      absl::StrFormat(" (%.0f%%)",
+                                      100.0 * std::min(done, f.items_total_estimate) /
+                                          f.items_total_estimate));
+    } else {
+      absl::StrAppend(&out, "an unknown number of");
+    }
+    absl::StrAppend(&out, " records");
+    if (f.records_per_second > 0) {
+      absl::StrAppend(&out, ", ", FormatCount(f.records_per_second),
+                      " records/s");
+    }
+    const double eta = EtaSeconds(f);
+    if (eta >= 0) {
+      absl::StrAppend(&out, ", ETA ",
+                      FormatMillis(static_cast<int64_t>(eta * 1000)));
+    }
+  } else if (f.items_kept > 0) {
+    absl::StrAppend(&out, ", ", FormatCount(f.items_kept),
+                    " kept as the server rewrote them");
+  }
+  absl::StrAppend(&out, "\n");
+  if (!f.updated_at.empty()) {
+    absl::StrAppend(&out, "            last progress ", f.updated_at);
+    absl::Time t;
+    std::string err;
+    if (absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", f.updated_at,
+                        absl::UTCTimeZone(), &t, &err)) {
+      const int64_t ago = absl::ToInt64Seconds(absl::Now() - t);
+      if (ago >= 0) absl::StrAppend(&out, " (", ago, " s ago)");
+      if (ago > 60 && f.pacing.find("paused") == std::string::npos) {
+        absl::StrAppend(&out, "; no progress for over a minute: is the "
+                              "migrating process still running?");
+      }
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  if (!f.pacing.empty()) {
+    absl::StrAppend(&out, "            pacing: ", EscapeText(f.pacing), "\n");
+  }
+  return out;
 }
 
 }  // namespace
@@ -133,6 +190,7 @@ absl::StatusOr<Outcome> RunStatus(CommandContext& ctx) {
         << (f.last_key.empty() ? "(none)" : EscapeBytes(f.last_key))
         << ", started " << f.started_at << '\n';
       if (f.error) o << "            error: " << EscapeText(*f.error) << '\n';
+      o << LiveLine(f);
     } else {
       o << "in flight:  none\n";
     }
