@@ -153,6 +153,52 @@ class Load {
   std::string problem_;
 };
 
+// Samples what holds the backfill (MigrationSnapshot::pacing) every 50 ms,
+// apart from the rate limit itself; Stop() says how often each reason held
+// it ("none" when nothing did).
+class HoldSampler {
+ public:
+  explicit HoldSampler(rocksmigrate::MigrationHandle* h)
+      : thread_([this, h] {
+          while (!stop_) {
+            std::string why = h->snapshot().pacing;
+            if (why.rfind("rate limit", 0) == 0) why.clear();
+            {
+              std::lock_guard<std::mutex> l(mu_);
+              ++samples_;
+              if (!why.empty()) {
+                // "throttled: pending compaction 300 MiB" counts as
+                // "throttled: pending compaction".
+                why = why.substr(0, why.find(" ("));
+                why = why.substr(0, why.find_first_of("0123456789"));
+                while (!why.empty() && why.back() == ' ') why.pop_back();
+                ++reasons_[why];
+              }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
+        }) {}
+  std::string Stop() {
+    stop_ = true;
+    thread_.join();
+    std::lock_guard<std::mutex> l(mu_);
+    if (reasons_.empty()) return "none";
+    std::string out;
+    for (const auto& [why, n] : reasons_) {
+      absl::StrAppend(&out, out.empty() ? "" : ", ", why, " ",
+                      absl::StrFormat("%.0f%%", 100.0 * n / std::max<uint64_t>(1, samples_)));
+    }
+    return out;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  uint64_t samples_ = 0;
+  std::map<std::string, uint64_t> reasons_;
+  std::thread thread_;
+};
+
 struct PhaseFigures {
   double seconds = 0;
   uint64_t ops = 0;
@@ -201,6 +247,12 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
 
   Load load(db.get(), reader->get(), cfg.records, cfg.seed);
   uint64_t ops = 0;
+  // Warm-up (not measured): the block cache and the page cache hold what
+  // the load reads, as in a server that has been running.
+  Say("online: warm-up load for 3 s");
+  load.Start();
+  absl::SleepFor(absl::Seconds(3));
+  load.Stop(&ops);
   // Idle: the server with nothing migrating (reads still upgrade v1
   // records in memory, as they do during the backfill).
   Say(absl::StrFormat("online: idle load for %.0f s", cfg.idle_seconds));
@@ -217,6 +269,9 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
   startup.foreground_budget = absl::ZeroDuration();
   startup.when_budget_runs_out =
       rocksmigrate::StartupOptions::WhenBudgetRunsOut::kContinueInBackground;
+  if (cfg.max_pending_compaction_bytes > 0) {
+    startup.pacing.max_pending_compaction_bytes = cfg.max_pending_compaction_bytes;
+  }
   const uint64_t default_rate = startup.pacing.records_per_second;
   Say(absl::StrFormat("online: backfill at the default pacing (%d records/s) "
                       "for %.0f s beside the same load",
@@ -231,7 +286,9 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
     return 1;
   }
   t0 = absl::Now();
+  HoldSampler held_during(handle->get());
   (*handle)->WaitFor(absl::Seconds(cfg.during_seconds));
+  const std::string during_held = held_during.Stop();
   lat = load.Stop(&ops);
   PhaseFigures during = Measure(load, cfg.during_seconds, t0, lat, ops);
   during.migrated = (*handle)->snapshot().items_done;
@@ -242,7 +299,9 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
   t0 = absl::Now();
   const uint64_t before = (*handle)->snapshot().items_done;
   (*handle)->pacer().SetRecordsPerSecond(0);
+  HoldSampler held_unthrottled(handle->get());
   absl::Status final = (*handle)->Wait();
+  const std::string unthrottled_held = held_unthrottled.Stop();
   const rocksmigrate::MigrationSnapshot end = (*handle)->snapshot();
   lat = load.Stop(&ops);
   PhaseFigures unthrottled = Measure(load, 0, t0, lat, ops);
@@ -284,6 +343,8 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
   j["lost_updates"] = lost;
   j["stale_reads"] = stale;
   j["read_errors"] = errors;
+  j["held_during"] = during_held;
+  j["held_unthrottled"] = unthrottled_held;
   j["p99_ratio"] = idle.p99 > 0 ? during.p99 / idle.p99 : 0;
   j["p999_ratio"] = idle.p999 > 0 ? during.p999 / idle.p999 : 0;
   *out = j;
@@ -296,7 +357,8 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
       "  %-26s %10.1f %10.1f %10.1f %14.0f %12.0f\n"
       "  read tail during / idle: p99 %.2fx (bar <= 1.5x), p99.9 %.2fx (bar <= 3x)\n"
       "  MigrateOnStartup returned in %.1f ms; lost updates %d, stale reads %d, "
-      "read errors %d\n",
+      "read errors %d\n"
+      "  held (share of samples every 50 ms): default pacing: %s; unthrottled: %s\n",
       cfg.records, "phase", "p50 us", "p99 us", "p99.9 us", "backfill rec/s",
       "fg ops/s", "idle (no backfill)", idle.p50, idle.p99, idle.p999, "-",
       idle.ops / idle.seconds,
@@ -307,7 +369,7 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
       unthrottled.seconds > 0 ? unthrottled.ops / unthrottled.seconds : 0.0,
       idle.p99 > 0 ? during.p99 / idle.p99 : 0,
       idle.p999 > 0 ? during.p999 / idle.p999 : 0, startup_ms, lost, stale,
-      errors);
+      errors, during_held, unthrottled_held);
   if (lost > 0 || stale > 0 || errors > 0) {
     std::cerr << "error: the checker found a problem: " << load.first_problem()
               << "\n";

@@ -32,6 +32,8 @@ struct OnlineBenchConfig {
   int threads = 0;             // MigratorOptions::threads.
   double idle_seconds = 8;     // Length of the idle phase.
   double during_seconds = 20;  // Length of the default-pacing window.
+  // Passed to the Pacer (0: the library's default PacingOptions values).
+  uint64_t max_pending_compaction_bytes = 0;
   // Copies the closed template database at `from` to a new one at `to`.
   std::function<absl::Status(const std::string& from, const std::string& to)>
       clone;

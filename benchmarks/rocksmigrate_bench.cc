@@ -1430,6 +1430,11 @@ int main(int argc, char** argv) {
     ocfg.seed = cfg.seed;
     ocfg.threads = cfg.threads;
     ocfg.clone = CloneDb;
+    if (const char* w = std::getenv("RM_BENCH_ONLINE_WINDOW")) ocfg.during_seconds = std::atof(w);
+    if (const char* w = std::getenv("RM_BENCH_ONLINE_IDLE")) ocfg.idle_seconds = std::atof(w);
+    if (const char* p = std::getenv("RM_BENCH_MAX_PENDING")) {
+      ocfg.max_pending_compaction_bytes = std::strtoull(p, nullptr, 10);
+    }
     nlohmann::json online;
     const int rc = rocksmigrate_bench::RunOnlineBench(ocfg, tmp, tmpl, &online);
     if (cfg.json) {

@@ -117,6 +117,20 @@ class Pipeline {
         if (!batch.items.empty() &&
             (batch.items.size() >= options_.batch_items ||
              bytes + item_bytes > options_.batch_bytes)) {
+          bool waited_long = false;
+          absl::Status admitted = Admit(batch, bytes, &waited_long);
+          if (!admitted.ok()) return admitted;
+          if (waited_long) {
+            // `it` stands on the first key after the batch: a new iterator
+            // there, so that the wait pinned nothing for longer.
+            open_after(batch.items.back().key);
+            if (!it->Valid()) {
+              if (!Issue(std::move(batch), bytes)) return absl::OkStatus();
+              batch = RawBatch();
+              break;
+            }
+            item_bytes = it->key().size() + it->value().size();
+          }
           if (!Issue(std::move(batch), bytes)) return absl::OkStatus();
           batch = RawBatch();
           batch.tag = sr.tag;
@@ -143,11 +157,19 @@ class Pipeline {
                            absl::StrCat("reading records after key '", where,
                                         "'; nothing past it was migrated"));
       }
-      if (!batch.items.empty() && !Issue(std::move(batch), bytes)) {
-        return absl::OkStatus();
+      if (!batch.items.empty()) {
+        bool waited_long = false;
+        absl::Status admitted = Admit(batch, bytes, &waited_long);
+        if (!admitted.ok()) return admitted;
+        if (!Issue(std::move(batch), bytes)) return absl::OkStatus();
       }
     }
     return absl::OkStatus();
+  }
+
+  absl::Status Admit(const RawBatch& batch, size_t bytes, bool* waited_long) {
+    if (!options_.admit) return absl::OkStatus();
+    return options_.admit(batch.items.size(), bytes, waited_long);
   }
 
   void Work() {

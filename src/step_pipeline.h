@@ -16,12 +16,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "rocksdb/db.h"
+#include "rocksdb/utilities/transaction.h"
 #include "rocksmigrate/migration.h"
 #include "rocksmigrate/migrator.h"
 #include "src/keys.h"
@@ -53,6 +55,9 @@ struct Change {
   std::string old_value;
   ItemResult::Kind kind = ItemResult::Kind::kWrite;
   std::string new_value;
+  // Online steps: WrittenDigest() of what the change writes (computed by a
+  // worker), kept beside the backup.
+  std::string digest;
 };
 
 // Per-step counters of a dry run batch.
@@ -74,6 +79,12 @@ struct PreparedBatch {
   std::optional<ItemFailure> error;
   // Dry run only: counters per step.
   std::vector<DryRunCounts> dry_counts;
+  // Locked steps: the transaction that holds the locks of the batch's
+  // records from the worker's re-read until the batch is committed.
+  std::unique_ptr<rocksdb::Transaction> locks;
+  // A read or lock error met by the worker (the batch must not be
+  // committed).
+  absl::Status failure;
 };
 
 struct PipelineOptions {
@@ -89,6 +100,14 @@ struct PipelineOptions {
   // has since replaced, in memory and on disk, growing with the data. A new
   // iterator also sees writes made since (as a resumed run would).
   size_t iterator_refresh_bytes = 8 << 20;
+  // Called by the reader before it hands over each batch (`records` read,
+  // `bytes` of keys and values): the pacing. It may wait; it sets
+  // `*waited_long` after a wait of over a second, and the reader then takes
+  // a new iterator (a long pause pins nothing). A non-OK status ends the
+  // scan: the batches handed over are still consumed, then RunPipeline()
+  // returns it. Default: none.
+  std::function<absl::Status(size_t records, size_t bytes, bool* waited_long)>
+      admit;
 };
 
 // Runs `ranges` through `transform` (on worker threads; must be thread-safe)

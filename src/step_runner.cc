@@ -1,6 +1,7 @@
 #include "src/step_runner.h"
 
 #include <memory>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "rocksdb/utilities/transaction.h"
@@ -46,98 +47,87 @@ std::vector<ScanRange> RemainingRanges(const Step& step, const Cursor& cursor) {
   return out;
 }
 
-// Commits one batch as a pessimistic transaction: each record is locked
-// with GetForUpdate and migrated from the value it holds now, so a server's
-// concurrent write is either migrated (it came first) or kept (it comes
-// after the commit). Lock timeouts are retried, then reported.
-// `next` holds the counts before the batch; on success they include it.
-StepResult CommitLocked(const StepEnv& env, const Step& step,
-                        rocksdb::ColumnFamilyHandle* backup_cf,
-                        PreparedBatch& batch, Cursor* next) {
-  rocksdb::TransactionDB* txn_db = env.meta->txn_db();
-  const Migration& m = *step.migrations[batch.tag];
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  absl::Status last;
-  // The batch as prepared; each attempt starts from it.
-  const std::vector<Change> prepared = batch.changes;
+// Locks the records of a batch beside a live server, in a worker, after
+// its transform: a pessimistic transaction locks each record
+// (GetForUpdate without a read, in key order), the values they hold now are
+// read in one MultiGet, and each record whose value changed since the scan
+// read it is migrated again from that value (a server's write that came
+// first is migrated, or kept when it is already at the step's version; a
+// record the server deleted is left alone). The transaction writes
+// nothing: it holds the locks in `out->locks` until the batch is committed
+// (through MetaStore::Commit, which skips concurrency control: sound,
+// because every record of the batch is locked here and the rest is
+// bookkeeping only the lease holder writes), so a server's write either
+// came first or comes after the commit. Lock timeouts are retried, then
+// reported in `out->failure`; an item error in `out->error`.
+void LockAndRecheck(rocksdb::TransactionDB* txn_db, const Migration& m,
+                    PreparedBatch* out) {
+  const size_t n = out->changes.size();
+  if (n == 0) return;
+  rocksdb::Status rs;
   for (int attempt = 0; attempt < 5; ++attempt) {
-    std::unique_ptr<rocksdb::Transaction> txn(txn_db->BeginTransaction(wo));
-    std::vector<Change> attempt_changes = prepared;
-    std::vector<Change> changes;
-    uint64_t newer = 0;
-    rocksdb::Status rs;
-    for (Change& c : attempt_changes) {
-      std::string current;
-      rs = txn->GetForUpdate(rocksdb::ReadOptions(), c.key, &current);
-      if (rs.IsNotFound()) {
-        rs = rocksdb::Status::OK();
-        continue;  // Deleted by the server since the scan: nothing to do.
-      }
+    std::unique_ptr<rocksdb::Transaction> txn(
+        txn_db->BeginTransaction(rocksdb::WriteOptions()));
+    for (const Change& c : out->changes) {
+      rs = txn->GetForUpdate(rocksdb::ReadOptions(), c.key,
+                             static_cast<std::string*>(nullptr));
       if (!rs.ok()) break;
+    }
+    if (!rs.ok()) {
+      txn->Rollback().PermitUncheckedError();
+      if (rs.IsBusy() || rs.IsTimedOut() || rs.IsTryAgain()) continue;
+      out->failure = FromRocksDb(rs, absl::StrCat("locking a batch ending at key '",
+                                                  PrintableKey(out->last_key), "'"));
+      return;
+    }
+    std::vector<rocksdb::Slice> keys;
+    keys.reserve(n);
+    for (const Change& c : out->changes) keys.emplace_back(c.key);
+    std::vector<rocksdb::PinnableSlice> values(n);
+    std::vector<rocksdb::Status> statuses(n);
+    txn_db->MultiGet(rocksdb::ReadOptions(), txn_db->DefaultColumnFamily(), n,
+                     keys.data(), values.data(), statuses.data(),
+                     /*sorted_input=*/true);
+    std::vector<Change> changes;
+    changes.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      Change& c = out->changes[i];
+      if (statuses[i].IsNotFound()) {  // Deleted by the server.
+        ++out->skipped;
+        continue;
+      }
+      if (!statuses[i].ok()) {
+        out->failure = FromRocksDb(
+            statuses[i], absl::StrCat("reading key '", PrintableKey(c.key), "'"));
+        return;
+      }
+      std::string_view current(values[i].data(), values[i].size());
       if (current == c.old_value) {
         changes.push_back(std::move(c));
         continue;
       }
       absl::StatusOr<ItemResult> r = CallMigration(m, c.key, current);
       if (!r.ok()) {
-        return StepResult::ItemError(ItemErrorMessage(
-            step, m, ItemFailure{c.key, std::string(r.status().message())}));
+        out->error = ItemFailure{c.key, std::string(r.status().message())};
+        return;
       }
       if (r->kind() == ItemResult::Kind::kKeep) {
-        if (r->newer()) ++newer;
+        ++out->skipped;
+        if (r->newer()) ++out->newer;
         continue;
       }
-      Change fresh{c.key, std::move(current), r->kind(), {}};
+      Change fresh{std::move(c.key), std::string(current), r->kind(), {}, {}};
       if (r->kind() == ItemResult::Kind::kWrite) fresh.new_value = r->release_value();
       changes.push_back(std::move(fresh));
     }
-    Cursor cursor = *next;
-    cursor.info.items_migrated += changes.size();
-    cursor.info.items_skipped +=
-        batch.skipped + (prepared.size() - changes.size());
-    cursor.info.items_ahead += batch.newer + newer;
-    if (rs.ok() && cursor.backup) {
-      const bool digests = cursor.info.mode == RunMode::kOnline;
-      for (const Change& c : changes) {
-        rs = txn->Put(backup_cf,
-                      BackupRecordKey(*cursor.info.backup_id, c.key),
-                      c.old_value);
-        if (rs.ok() && digests) {
-          rs = txn->Put(backup_cf,
-                        BackupDigestKey(*cursor.info.backup_id, c.key),
-                        WrittenDigest(c.kind, c.new_value));
-        }
-        if (!rs.ok()) break;
-      }
-    }
-    if (rs.ok()) {
-      for (const Change& c : changes) {
-        rs = c.kind == ItemResult::Kind::kDelete ? txn->Delete(c.key)
-                                                 : txn->Put(c.key, c.new_value);
-        if (!rs.ok()) break;
-      }
-    }
-    if (rs.ok()) rs = txn->Put(kProgressKey, EncodeCursor(cursor));
-    if (rs.ok()) {
-      FaultPoint("before_commit");
-      rs = txn->Commit();
-    }
-    if (rs.ok()) {
-      batch.changes = std::move(changes);
-      *next = std::move(cursor);
-      return StepResult::Done();
-    }
-    txn->Rollback().PermitUncheckedError();
-    last = FromRocksDb(rs, absl::StrCat("committing a batch ending at key '",
-                                        PrintableKey(batch.last_key), "'"));
-    if (!(rs.IsBusy() || rs.IsTimedOut() || rs.IsTryAgain())) {
-      return StepResult::Failed(last);
-    }
+    out->changes = std::move(changes);
+    out->locks = std::move(txn);
+    return;
   }
-  return StepResult::Failed(absl::DeadlineExceededError(absl::StrCat(
-      last.message(), " (lock timeouts persisted after 5 attempts; the run "
-                      "can be resumed)")));
+  out->failure = absl::DeadlineExceededError(absl::StrCat(
+      "locking a batch ending at key '", PrintableKey(out->last_key), "': ",
+      rs.ToString(), " (lock timeouts persisted after 5 attempts; the run "
+      "can be resumed)"));
 }
 
 // Restores one batch of an online step's backup (`batch.changes` hold each
@@ -232,11 +222,11 @@ void StampProgress(const StepEnv& env, const ProgressMeter& meter,
 // Records a change of what holds the run back (a pause, a stall) in the
 // cursor alone, so that `status` shows it while no batch commits. Best
 // effort: a failure here is met again by the next batch's commit.
-void NotePacing(const StepEnv& env, Cursor* cursor, const std::string& state) {
-  cursor->info.pacing = state;
-  cursor->info.updated_at = FormatIsoTime(env.options->clock());
+void NotePacing(const StepEnv& env, Cursor cursor, const std::string& state) {
+  cursor.info.pacing = state;
+  cursor.info.updated_at = FormatIsoTime(env.options->clock());
   rocksdb::WriteBatch wb;
-  env.meta->PutCursor(&wb, *cursor);
+  env.meta->PutCursor(&wb, cursor);
   env.meta->Commit(&wb, "recording the pacing state").IgnoreError();
 }
 
@@ -256,6 +246,8 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
   // here on (records committed before have none: see RestoreRecords).
   if (opt.online) cursor->info.mode = RunMode::kOnline;
   const bool locked = opt.concurrent_writers || opt.online;
+  const bool digests = cursor->backup && cursor->info.mode == RunMode::kOnline;
+  rocksdb::TransactionDB* txn_db = env.meta->txn_db();
   ProgressMeter meter(opt, Progress::Phase::kMigrating, step.from, step.to,
                       EstimateRecords(env.meta->db(), nullptr, all_ranges),
                       before);
@@ -267,7 +259,8 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
   popt.batch_bytes = cursor->backup ? std::max<size_t>(1, opt.batch_bytes / 2)
                                     : opt.batch_bytes;
 
-  auto transform = [&step](RawBatch& raw, PreparedBatch* out) {
+  auto transform = [&step, locked, digests, txn_db](RawBatch& raw,
+                                                    PreparedBatch* out) {
     const Migration& m = *step.migrations[raw.tag];
     for (RawItem& item : raw.items) {
       absl::StatusOr<ItemResult> r = CallMigration(m, item.key, item.value);
@@ -282,15 +275,22 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
           break;
         case ItemResult::Kind::kDelete:
           out->changes.push_back({std::move(item.key), std::move(item.value),
-                                  ItemResult::Kind::kDelete, {}});
+                                  ItemResult::Kind::kDelete, {}, {}});
           break;
         case ItemResult::Kind::kWrite:
           out->changes.push_back({std::move(item.key), std::move(item.value),
                                   ItemResult::Kind::kWrite,
-                                  r->release_value()});
+                                  r->release_value(), {}});
           break;
       }
       item.value = std::string();  // Moved or not needed: free it now.
+    }
+    if (locked) {
+      LockAndRecheck(txn_db, m, out);
+      if (out->error || !out->failure.ok()) return;
+    }
+    if (digests) {
+      for (Change& c : out->changes) c.digest = WrittenDigest(c.kind, c.new_value);
     }
   };
 
@@ -301,6 +301,29 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
   // The typed end of the phase; the pipeline only carries "stop".
   StepResult result;
   const absl::Status kStop = absl::CancelledError("stop");
+  // Serializes the cursor's writes: the consuming thread's commits and the
+  // reader's notes of a pause (NotePacing), so that a note never writes an
+  // older cursor over a newer one.
+  std::mutex cursor_mu;
+
+  // Pacing, in the reader before each batch is read further: a paused or
+  // throttled run holds no record lock (none is taken before a batch is
+  // admitted) and, after a long wait, no old iterator.
+  bool pacer_stopped = false;
+  if (opt.pacer != nullptr) {
+    popt.admit = [&](size_t records, size_t bytes, bool* waited_long) {
+      const absl::Time start = absl::Now();
+      absl::Status s = opt.pacer->Admit(
+          env.meta->db(), records, 2 * bytes, opt.stop_requested,
+          [&](const std::string& state) {
+            std::lock_guard<std::mutex> lock(cursor_mu);
+            NotePacing(env, *cursor, state);
+          });
+      *waited_long = absl::Now() - start > absl::Seconds(1);
+      if (!s.ok()) pacer_stopped = true;
+      return s;
+    };
+  }
 
   // Each batch is one synced WAL write (SPEC §4: every commit is durable).
   // Committing without waiting for fsync and syncing behind the writer was
@@ -320,61 +343,55 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
       result = StepResult::ItemError(ItemErrorMessage(step, m, *batch.error));
       return kStop;
     }
-    FaultPoint("before_batch");
-    if (opt.pacer != nullptr) {
-      uint64_t bytes = 0;
-      for (const Change& c : batch.changes) {
-        bytes += c.key.size() * 2 + c.old_value.size() + c.new_value.size();
-      }
-      absl::Status admitted = opt.pacer->Admit(
-          env.meta->db(), batch.visited, bytes, opt.stop_requested,
-          [&](const std::string& state) { NotePacing(env, cursor, state); });
-      if (!admitted.ok()) {
-        result = StepResult::Stopped(absl::StrCat(
-            "interrupted in step ", step.Describe(), " after key '",
-            PrintableKey(cursor->info.last_key), "'"));
-        return kStop;
-      }
+    if (!batch.failure.ok()) {
+      result = StepResult::Failed(batch.failure);
+      return kStop;
     }
+    FaultPoint("before_batch");
     Cursor next = *cursor;
     StampProgress(env, meter, &next);
     next.prefix_index = batch.tag;
     next.has_last_key = true;
     next.info.last_key = batch.last_key;
     next.info.prefix = m.prefix();
-    if (locked) {
-      // The counts depend on what the locked re-read finds.
-      result = CommitLocked(env, step, backup_cf, batch, &next);
-      if (result.kind != StepResult::Kind::kDone) return kStop;
-    } else {
-      wb.Clear();
-      if (cursor->backup) {
-        for (const Change& c : batch.changes) {
-          env.backups->PutRecord(&wb, backup_cf, *cursor->info.backup_id,
-                                 c.key, c.old_value);
-        }
-      }
+    wb.Clear();
+    if (cursor->backup) {
       for (const Change& c : batch.changes) {
-        if (c.kind == ItemResult::Kind::kDelete) {
-          wb.Delete(c.key);
-        } else {
-          wb.Put(c.key, c.new_value);
+        env.backups->PutRecord(&wb, backup_cf, *cursor->info.backup_id,
+                               c.key, c.old_value);
+        if (!c.digest.empty()) {
+          wb.Put(backup_cf, BackupDigestKey(*cursor->info.backup_id, c.key),
+                 c.digest);
         }
       }
-      next.info.items_migrated += batch.changes.size();
-      next.info.items_skipped += batch.skipped;
-      next.info.items_ahead += batch.newer;
-      env.meta->PutCursor(&wb, next);
+    }
+    for (const Change& c : batch.changes) {
+      if (c.kind == ItemResult::Kind::kDelete) {
+        wb.Delete(c.key);
+      } else {
+        wb.Put(c.key, c.new_value);
+      }
+    }
+    next.info.items_migrated += batch.changes.size();
+    next.info.items_skipped += batch.skipped;
+    next.info.items_ahead += batch.newer;
+    env.meta->PutCursor(&wb, next);
+    {
+      std::lock_guard<std::mutex> lock(cursor_mu);
       FaultPoint("before_commit");
       absl::Status s = env.meta->Commit(
           &wb, absl::StrCat("committing a batch ending at key '",
                             PrintableKey(batch.last_key), "'"));
+      if (batch.locks != nullptr) {  // Committed or not: release the records.
+        batch.locks->Rollback().PermitUncheckedError();
+        batch.locks.reset();
+      }
       if (!s.ok()) {
         result = StepResult::Failed(std::move(s));
         return kStop;
       }
+      *cursor = std::move(next);
     }
-    *cursor = std::move(next);
     FaultPoint("after_commit");
     meter.Report(cursor->info.items_migrated + cursor->info.items_skipped,
                  cursor->info.prefix);
@@ -394,6 +411,11 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
   absl::Status s = RunPipeline(env.meta->db(), ranges, popt, transform, consume);
   if (s.ok()) return StepResult::Done();
   if (result.kind != StepResult::Kind::kDone) return result;
+  if (pacer_stopped) {
+    return StepResult::Stopped(absl::StrCat(
+        "interrupted in step ", step.Describe(), " after key '",
+        PrintableKey(cursor->info.last_key), "'"));
+  }
   return StepResult::Failed(std::move(s));  // A read error.
 }
 
@@ -419,7 +441,7 @@ StepResult RestoreRecords(const StepEnv& env,
   auto transform = [strip](RawBatch& raw, PreparedBatch* out) {
     for (RawItem& item : raw.items) {
       out->changes.push_back({item.key.substr(strip), {},
-                              ItemResult::Kind::kWrite, std::move(item.value)});
+                              ItemResult::Kind::kWrite, std::move(item.value), {}});
     }
   };
   rocksdb::WriteBatch wb;  // Reused; see MigrateRecords.

@@ -77,9 +77,15 @@ absl::Status UpgradingReader::Refresh() const {
 
 std::shared_ptr<const UpgradingReader::Plan> UpgradingReader::CurrentPlan()
     const {
-  if (absl::ToUnixNanos(absl::Now()) >= next_refresh_ns_.load()) {
-    // A failed refresh keeps the plan read before: its version is never
-    // above the records' (versions only go up while a server reads).
+  const int64_t now = absl::ToUnixNanos(absl::Now());
+  int64_t due = next_refresh_ns_.load();
+  // One reader refreshes (the one that moves the deadline); the others go on
+  // with the plan they have. A failed refresh keeps the plan read before:
+  // its version is never above the records' (versions only go up while a
+  // server reads).
+  if (now >= due &&
+      next_refresh_ns_.compare_exchange_strong(
+          due, now + absl::ToInt64Nanoseconds(kRefreshEvery))) {
     Refresh().IgnoreError();
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -15,7 +16,10 @@
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksmigrate/declarative.h"
 #include "rocksmigrate/json_migration.h"
+#include "rocksmigrate/migrator.h"
+#include "rocksmigrate/pacing.h"
 #include "tests/cli_test_util.h"
 
 namespace rocksmigrate {
@@ -226,6 +230,73 @@ TEST_F(CliMigrateTest, ThreadsAndBatchSizeGiveTheSameBytes) {
   Records user = UserRecords(LdbRecords(db_));
   ASSERT_EQ(user.size(), v1.size());
   for (const auto& [k, old] : v1) EXPECT_EQ(user[k], TaskV2Of(old)) << k;
+}
+
+// An online run stopped after its first batches, as a server's restart
+// leaves it: `status` shows its mode, progress, rate, last progress time and
+// pacing (text and --json); `migrate` finishes it and `history` says online.
+TEST_F(CliMigrateTest, StatusShowsAnOnlineRunAndHistoryItsMode) {
+  RunResult gen = RunProgram(ROCKSMIGRATE_GEN_BIN,
+                             {"--db", db_, "--count", "500", "--seed", "7"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  {
+    auto db = TestDb::Open(db_);
+    MigrationRegistry registry;
+    ASSERT_TRUE(RegisterMigrationDir(migrations_, &registry).ok());
+    std::atomic<bool> stop{false};
+    MigratorOptions o;
+    o.online = true;
+    o.batch_items = 50;
+    o.threads = 1;
+    o.pacer = std::make_shared<Pacer>();
+    o.pacer->SetRecordsPerSecond(100000);
+    o.stop_requested = &stop;
+    o.on_progress = [&stop](const Progress& p) {
+      if (p.items_done >= 100) stop = true;
+    };
+    auto m = Migrator::Create(db->db(), &registry, o);
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_TRUE(absl::IsCancelled((*m)->Migrate().status()));
+  }
+  RunResult st = Tool({"status"});
+  EXPECT_EQ(st.exit_code, 0) << st.err;
+  EXPECT_THAT(st.out, HasSubstr("mode online, 100 of about "));
+  EXPECT_THAT(st.out, HasSubstr(" records/s, ETA "));
+  EXPECT_THAT(st.out, HasSubstr("last progress 20"));
+  EXPECT_THAT(st.out, HasSubstr("pacing: rate limit 100000 records/s"));
+  RunResult js = Tool({"--json", "status"});
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  Json j = ParseJson(js.out);
+  const Json& f = j["in_flight"];
+  EXPECT_EQ(f["mode"], "online");
+  EXPECT_EQ(f["items_migrated"], 100);
+  EXPECT_GT(f["records_per_second"].get<uint64_t>(), 0u);
+  EXPECT_GE(f["items_total_estimate"].get<uint64_t>(), 100u);
+  EXPECT_TRUE(f["last_progress_at"].is_string());
+  EXPECT_TRUE(f["eta_seconds"].is_number());
+  EXPECT_EQ(f["pacing"], "rate limit 100000 records/s");
+  EXPECT_EQ(f["items_kept"], 0);
+
+  RunResult mig = Tool({"migrate"});
+  ASSERT_EQ(mig.exit_code, 0) << mig.err;
+  RunResult h = Tool({"history"});
+  EXPECT_THAT(h.out, HasSubstr(", online"));
+  RunResult hj = Tool({"--json", "history"});
+  Json entries = ParseJson(hj.out);
+  ASSERT_TRUE(entries.contains("history")) << hj.out;
+  const Json& e = entries["history"].back();
+  EXPECT_EQ(e["mode"], "online");
+  EXPECT_EQ(e["items_migrated"], 500);
+  // The run resumed offline kept writing digests: one per backed-up record.
+  int records = 0, digests = 0;
+  for (const auto& [k, v] : LdbRecords(db_)) {
+    if (k.rfind("_backup_", 0) != 0) continue;
+    const size_t sep = k.find_first_of(":#", 8);  // After "_backup_".
+    if (sep == std::string::npos) continue;       // A manifest.
+    ++(k[sep] == ':' ? records : digests);
+  }
+  EXPECT_EQ(records, 500);
+  EXPECT_EQ(digests, 500);
 }
 
 }  // namespace

@@ -226,6 +226,15 @@ std::vector<Cell> Cells() {
        EditJson(kEntry2, [](nlohmann::json& j) { j["to"] = 4; }), kEntry2});
   add(Cell{"newest entry unknown field", Base::kApplied,
        EditJson(kEntry2, [](nlohmann::json& j) { j["extra"] = 1; }), kEntry2});
+  add(Cell{"newest entry unknown mode", Base::kApplied,
+       EditJson(kEntry2, [](nlohmann::json& j) { j["mode"] = "sideways"; }),
+       kEntry2});
+  add(Cell{"newest entry lists more kept keys than it kept", Base::kApplied,
+       EditJson(kEntry2, [](nlohmann::json& j) {
+         j["items_kept"] = 0;
+         j["kept_keys_hex"] = {"7461736b3a31"};
+       }),
+       kEntry2});
   add(Cell{"oldest entry garbage", Base::kApplied, Set(kEntry1, "{{"), kEntry1,
        Expect::kRefused, {Op::kMigrate, Op::kDryRun, Op::kStartup}});
   add(Cell{"oldest entry missing (a gap)", Base::kApplied, Remove(kEntry1),
@@ -288,6 +297,24 @@ std::vector<Cell> Cells() {
   add(Cell{"cursor unknown field", Base::kInFlight,
        cursor([](nlohmann::json& j) { j["surprise"] = true; }),
        "_migration_progress"});
+  add(Cell{"cursor unknown mode", Base::kInFlight,
+       cursor([](nlohmann::json& j) { j["mode"] = "sideways"; }),
+       "_migration_progress"});
+  add(Cell{"cursor kept count negative", Base::kInFlight,
+       cursor([](nlohmann::json& j) { j["items_kept"] = -1; }),
+       "_migration_progress"});
+  add(Cell{"cursor kept key not hex", Base::kInFlight,
+       cursor([](nlohmann::json& j) {
+         j["items_kept"] = 1;
+         j["kept_keys_hex"] = {"zz"};
+       }),
+       "_migration_progress"});
+  add(Cell{"cursor rate mistyped", Base::kInFlight,
+       cursor([](nlohmann::json& j) { j["records_per_second"] = "fast"; }),
+       "_migration_progress"});
+  add(Cell{"cursor pacing mistyped", Base::kInFlight,
+       cursor([](nlohmann::json& j) { j["pacing"] = 3; }),
+       "_migration_progress"});
   add(Cell{"in-flight manifest missing", Base::kInFlight, Remove(kBackup2),
        "_migration_progress"});
   // A forgotten run: the records it migrated stay; migrating again skips
@@ -308,6 +335,10 @@ std::vector<Cell> Cells() {
        "_migration_progress"});
   add(Cell{"rollback cursor target above its step", Base::kRollingBack,
        cursor([](nlohmann::json& j) { j["rollback_target"] = 5; }),
+       "_migration_progress"});
+  add(Cell{"rollback cursor counts more restored and kept than backed up",
+       Base::kRollingBack,
+       cursor([](nlohmann::json& j) { j["items_kept"] = 100000; }),
        "_migration_progress"});
   add(Cell{"rollback version moved", Base::kRollingBack,
        Set("_schema_version", "1"), "_schema_version"});
