@@ -6,6 +6,7 @@
 #include "src/keys.h"
 #include "src/rocksdb_status.h"
 #include "src/sha256.h"
+#include "rocksmigrate/status_macros.h"
 
 namespace rocksmigrate {
 namespace {
@@ -189,8 +190,34 @@ absl::StatusOr<BackupVerification> BackupStore::Verify(
     return FromRocksDb(it->status(),
                        absl::StrCat("reading the records of backup ", info.id));
   }
+  // The digest blocks of an online step must decode: a restore reads them.
+  std::string damaged_block;
+  {
+    const KeyRange digests = BackupDigestRange(info.id);
+    rocksdb::ReadOptions dro;
+    rocksdb::Slice dupper(*digests.end);
+    dro.iterate_upper_bound = &dupper;
+    dro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> d(meta_->db()->NewIterator(dro, *cf));
+    for (d->Seek(digests.begin); d->Valid() && damaged_block.empty(); d->Next()) {
+      if (!DecodeDigestBlock(std::string_view(d->value().data(), d->value().size()),
+                             d->key().ToString())
+               .ok()) {
+        damaged_block = d->key().ToString();
+      }
+    }
+    if (!d->status().ok()) {
+      return FromRocksDb(d->status(), absl::StrCat("reading the digests of backup ",
+                                                   info.id));
+    }
+  }
   std::string problem;
-  if (v.records_present != expected_items) {
+  if (!damaged_block.empty()) {
+    problem = absl::StrCat("its digest block '", PrintableKey(damaged_block),
+                           "' is damaged (deleting that key lets the records it "
+                           "covers be restored without comparing them, "
+                           "overwriting any server write to them since the step)");
+  } else if (v.records_present != expected_items) {
     problem = absl::StrCat("it holds ", v.records_present,
                            " records where the step backed up ",
                            expected_items);
@@ -224,13 +251,110 @@ void BackupStore::PutRecord(rocksdb::WriteBatch* batch,
 
 std::string WrittenDigest(ItemResult::Kind kind, std::string_view new_value) {
   if (kind == ItemResult::Kind::kDelete) return "d";
-  return absl::StrCat("w", Sha256Hex(new_value));
+  return absl::StrCat("w", Sha256Raw(new_value));
 }
 
 bool HoldsWritten(std::string_view digest, const std::string* current) {
   if (digest == "d") return current == nullptr;
-  return current != nullptr && digest.size() == 65 && digest[0] == 'w' &&
-         digest.substr(1) == Sha256Hex(*current);
+  return current != nullptr && digest.size() == 33 && digest[0] == 'w' &&
+         digest.substr(1) == Sha256Raw(*current);
+}
+
+namespace {
+
+void PutLength(std::string* out, size_t n) {
+  while (n >= 0x80) {
+    out->push_back(static_cast<char>((n & 0x7F) | 0x80));
+    n >>= 7;
+  }
+  out->push_back(static_cast<char>(n));
+}
+
+bool GetLength(std::string_view* in, size_t* n) {
+  size_t v = 0;
+  for (int shift = 0; shift < 35 && !in->empty(); shift += 7) {
+    const unsigned char b = static_cast<unsigned char>(in->front());
+    in->remove_prefix(1);
+    v |= static_cast<size_t>(b & 0x7F) << shift;
+    if ((b & 0x80) == 0) {
+      *n = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string EncodeDigestBlock(const std::vector<DigestEntry>& entries) {
+  std::string out;
+  for (const DigestEntry& e : entries) {
+    PutLength(&out, e.key.size());
+    out.append(e.key);
+    PutLength(&out, e.digest.size());
+    out.append(e.digest);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<DigestEntry>> DecodeDigestBlock(
+    std::string_view bytes, std::string_view block_key) {
+  std::vector<DigestEntry> out;
+  while (!bytes.empty()) {
+    size_t n = 0;
+    DigestEntry e;
+    if (!GetLength(&bytes, &n) || n > bytes.size()) break;
+    e.key = std::string(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+    if (!GetLength(&bytes, &n) || n > bytes.size()) break;
+    e.digest = std::string(bytes.substr(0, n));
+    bytes.remove_prefix(n);
+    if (!out.empty() && e.key <= out.back().key) break;
+    out.push_back(std::move(e));
+    if (bytes.empty()) return out;
+  }
+  return absl::DataLossError(absl::StrCat(
+      "digest block '", PrintableKey(block_key),
+      "' is damaged: it is not a list of the records an online step wrote "
+      "(the restore compares them before putting a record back)"));
+}
+
+absl::StatusOr<std::optional<std::string>> DigestLookup::Find(
+    const std::string& key) {
+  // The block found by seeking `seek_key_` is the first whose last key is
+  // at or after it: it is also the one for every key from `seek_key_` to its
+  // last key (or, past the end, there is none for any key after it).
+  const bool covered = loaded_ && key >= seek_key_ &&
+                       (past_end_ || key <= block_last_);
+  if (!covered) {
+    loaded_ = true;
+    seek_key_ = key;
+    block_.clear();
+    const KeyRange range = BackupDigestRange(id_);
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(*range.end);
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+    it->Seek(BackupDigestKey(id_, key));
+    if (!it->status().ok()) {
+      return FromRocksDb(it->status(), "reading the digests of backup " + id_);
+    }
+    past_end_ = !it->Valid();
+    if (!past_end_) {
+      const std::string block_key = it->key().ToString();
+      block_last_ = block_key.substr(range.begin.size());
+      RM_ASSIGN_OR_RETURN(
+          block_, DecodeDigestBlock(std::string_view(it->value().data(),
+                                                     it->value().size()),
+                                    block_key));
+    }
+  }
+  if (past_end_) return std::optional<std::string>();
+  auto it = std::lower_bound(
+      block_.begin(), block_.end(), key,
+      [](const DigestEntry& e, const std::string& k) { return e.key < k; });
+  if (it == block_.end() || it->key != key) return std::optional<std::string>();
+  return std::optional<std::string>(it->digest);
 }
 
 void BackupStore::StageDelete(rocksdb::WriteBatch* batch,

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "rocksdb/db.h"
 #include "absl/time/time.h"
 #include "rocksdb/write_batch.h"
 #include "rocksmigrate/migration.h"
@@ -20,13 +21,52 @@
 
 namespace rocksmigrate {
 
-// The digest an online step keeps (under BackupDigestKey) of what it wrote
-// over a record: "w" + the SHA-256 (hex) of the new value, or "d" for a
-// delete.
+// Digests. An online step keeps, beside its backup, what it wrote over each
+// backed-up record, so that a restore puts the original back only where the
+// record still holds the migrator's bytes. One digest block per committed
+// batch, under BackupDigestKey(id, <the last key the batch changed>): for
+// each record the batch changed, in key order, its key and its digest.
+//
+// A record's digest: "d" for a delete, else "w" and the SHA-256 (32 raw
+// bytes) of the value written.
 std::string WrittenDigest(ItemResult::Kind kind, std::string_view new_value);
 // True if a record now holding `current` (nullptr: absent) still holds what
 // the migrator wrote, as `digest` says.
 bool HoldsWritten(std::string_view digest, const std::string* current);
+
+struct DigestEntry {
+  std::string key;
+  std::string digest;
+};
+// A block's bytes: each entry as a LEB128 key length, the key, a LEB128
+// digest length and the digest.
+std::string EncodeDigestBlock(const std::vector<DigestEntry>& entries);
+// FailedPrecondition naming `block_key` when the bytes are not a block (or
+// its keys are not in ascending order).
+absl::StatusOr<std::vector<DigestEntry>> DecodeDigestBlock(
+    std::string_view bytes, std::string_view block_key);
+
+// Finds the digests of one backup's records, asked in ascending key order
+// (a restore's order): reads one block at a time.
+class DigestLookup {
+ public:
+  DigestLookup(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+               std::string backup_id)
+      : db_(db), cf_(cf), id_(std::move(backup_id)) {}
+  // The digest of `key`; nullopt when the step kept none (a record
+  // committed while the step ran offline).
+  absl::StatusOr<std::optional<std::string>> Find(const std::string& key);
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::string id_;
+  bool loaded_ = false;
+  std::string seek_key_;            // The key the loaded block was found by.
+  bool past_end_ = false;           // No block at or after seek_key_.
+  std::string block_last_;          // The loaded block's last key.
+  std::vector<DigestEntry> block_;  // The loaded block.
+};
 
 // Thread-safety: stateless apart from the handles; safe to share.
 class BackupStore {

@@ -26,7 +26,7 @@ std::string ToHex(const unsigned char* digest, unsigned int length) {
 
 }  // namespace
 
-std::string Sha256Hex(std::string_view bytes) {
+std::string Sha256Raw(std::string_view bytes) {
   std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -36,7 +36,13 @@ std::string Sha256Hex(std::string_view bytes) {
   CHECK_EQ(EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr), 1);
   CHECK_EQ(EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()), 1);
   CHECK_EQ(EVP_DigestFinal_ex(ctx.get(), digest, &length), 1);
-  return ToHex(digest, length);
+  return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  const std::string raw = Sha256Raw(bytes);
+  return ToHex(reinterpret_cast<const unsigned char*>(raw.data()),
+               static_cast<unsigned int>(raw.size()));
 }
 
 }  // namespace rocksmigrate

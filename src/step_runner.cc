@@ -140,7 +140,7 @@ void LockAndRecheck(rocksdb::TransactionDB* txn_db, const Migration& m,
 StepResult CommitCompared(const StepEnv& env,
                           rocksdb::ColumnFamilyHandle* backup_cf,
                           const std::string& id, const PreparedBatch& batch,
-                          Cursor* next) {
+                          DigestLookup* digests, Cursor* next) {
   rocksdb::DB* db = env.meta->db();
   rocksdb::TransactionDB* txn_db = env.meta->txn_db();
   rocksdb::WriteOptions wo;
@@ -153,18 +153,16 @@ StepResult CommitCompared(const StepEnv& env,
     Cursor cursor = *next;
     rocksdb::Status rs;
     for (const Change& c : batch.changes) {
-      std::string digest;
-      rs = db->Get(rocksdb::ReadOptions(), backup_cf, BackupDigestKey(id, c.key),
-                   &digest);
-      bool restore = rs.IsNotFound();
-      if (!rs.ok() && !rs.IsNotFound()) break;
+      absl::StatusOr<std::optional<std::string>> digest = digests->Find(c.key);
+      if (!digest.ok()) return StepResult::Failed(digest.status());
+      bool restore = !digest->has_value();
       if (!restore) {
         std::string current;
         rs = txn != nullptr
                  ? txn->GetForUpdate(rocksdb::ReadOptions(), c.key, &current)
                  : db->Get(rocksdb::ReadOptions(), c.key, &current);
         if (!rs.ok() && !rs.IsNotFound()) break;
-        restore = HoldsWritten(digest, rs.IsNotFound() ? nullptr : &current);
+        restore = HoldsWritten(**digest, rs.IsNotFound() ? nullptr : &current);
       }
       rs = rocksdb::Status::OK();
       if (!restore) {
@@ -356,13 +354,17 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
     next.info.prefix = m.prefix();
     wb.Clear();
     if (cursor->backup) {
+      std::vector<DigestEntry> block;
       for (const Change& c : batch.changes) {
         env.backups->PutRecord(&wb, backup_cf, *cursor->info.backup_id,
                                c.key, c.old_value);
-        if (!c.digest.empty()) {
-          wb.Put(backup_cf, BackupDigestKey(*cursor->info.backup_id, c.key),
-                 c.digest);
-        }
+        if (!c.digest.empty()) block.push_back({c.key, c.digest});
+      }
+      if (!block.empty()) {
+        // One entry per batch: RocksDB's cost is per entry.
+        wb.Put(backup_cf,
+               BackupDigestKey(*cursor->info.backup_id, block.back().key),
+               EncodeDigestBlock(block));
       }
     }
     for (const Change& c : batch.changes) {
@@ -448,6 +450,7 @@ StepResult RestoreRecords(const StepEnv& env,
   StepResult result;
   const absl::Status kStop = absl::CancelledError("stop");
   const bool compared = cursor->info.mode == RunMode::kOnline;
+  DigestLookup digests(env.meta->db(), backup_cf, id);
   auto consume = [&](PreparedBatch& batch) -> absl::Status {
     Cursor next = *cursor;
     next.has_last_key = true;
@@ -455,7 +458,7 @@ StepResult RestoreRecords(const StepEnv& env,
     next.info.updated_at = FormatIsoTime(opt.clock());
     next.info.pacing.clear();
     if (compared) {
-      result = CommitCompared(env, backup_cf, id, batch, &next);
+      result = CommitCompared(env, backup_cf, id, batch, &digests, &next);
       if (result.kind != StepResult::Kind::kDone) return kStop;
     } else {
       wb.Clear();

@@ -20,6 +20,7 @@
 #include "rocksmigrate/json_migration.h"
 #include "rocksmigrate/migrator.h"
 #include "rocksmigrate/pacing.h"
+#include "src/backup_store.h"
 #include "tests/cli_test_util.h"
 
 namespace rocksmigrate {
@@ -293,7 +294,13 @@ TEST_F(CliMigrateTest, StatusShowsAnOnlineRunAndHistoryItsMode) {
     if (k.rfind("_backup_", 0) != 0) continue;
     const size_t sep = k.find_first_of(":#", 8);  // After "_backup_".
     if (sep == std::string::npos) continue;       // A manifest.
-    ++(k[sep] == ':' ? records : digests);
+    if (k[sep] == ':') {
+      ++records;
+      continue;
+    }
+    auto block = DecodeDigestBlock(v, k);
+    ASSERT_TRUE(block.ok()) << block.status();
+    digests += static_cast<int>(block->size());
   }
   EXPECT_EQ(records, 500);
   EXPECT_EQ(digests, 500);

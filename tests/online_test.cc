@@ -26,6 +26,7 @@
 #include "rocksmigrate/pacing.h"
 #include "rocksmigrate/startup.h"
 #include "rocksmigrate/upgrading_reader.h"
+#include "src/backup_store.h"
 #include "tests/testutil/test_db.h"
 #include "tests/testutil/test_migrations.h"
 
@@ -280,6 +281,25 @@ void ExpectTasks(const Dump& all, Dump base,
   EXPECT_EQ(tasks, base) << DescribeDiff(base, tasks);
 }
 
+std::vector<std::string> KeysOf(const Dump& d) {
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : d) keys.push_back(k);
+  return keys;
+}
+
+// The keys of every digest block of backup `id`, in order.
+std::vector<std::string> DigestedKeys(const Dump& all, const std::string& id) {
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : WithPrefix(all, id + "#")) {
+    auto block = DecodeDigestBlock(v, k);
+    EXPECT_TRUE(block.ok()) << block.status();
+    if (!block.ok()) continue;
+    EXPECT_EQ(k.substr(id.size() + 1), block->back().key);
+    for (const DigestEntry& e : *block) keys.push_back(e.key);
+  }
+  return keys;
+}
+
 class OnlineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -358,7 +378,7 @@ TEST_F(OnlineTest, LiveWorkloadLosesNoWriteAndReadsOnlyTheNewSchema) {
   }
   // Each backed-up record has its digest; the reader now skips the
   // migrations.
-  EXPECT_EQ(WithPrefix(all, *e.backup_id + "#").size(), backup.size());
+  EXPECT_EQ(DigestedKeys(all, *e.backup_id), KeysOf(backup));
   ASSERT_THAT((*reader)->Refresh(), IsOk());
   EXPECT_EQ((*reader)->from_version(), 2);
 }
@@ -445,6 +465,34 @@ TEST_F(OnlineTest, RollbackOfAnOnlineStepKeepsRecordsTheServerRewrote) {
   EXPECT_EQ(report->steps[0].items_kept, 2u);
   EXPECT_EQ(report->steps[0].kept_keys,
             (std::vector<std::string>{TaskKey(5), TaskKey(6)}));
+}
+
+// A damaged digest block: the rollback is refused before any write, naming
+// the block.
+TEST_F(OnlineTest, DamagedDigestBlockRefusesTheRollbackNamingIt) {
+  MigrationRegistry registry;
+  ASSERT_THAT(registry.Register(std::make_unique<AddField>(1, "task:", "done", false)),
+              IsOk());
+  MigratorOptions o = OnlineOptions();
+  o.online = true;
+  auto migrator = Migrator::Create(db_->db(), &registry, o);
+  ASSERT_THAT(migrator, IsOk());
+  ASSERT_THAT((*migrator)->Migrate(), IsOk());
+  const Dump migrated = db_->DumpAll();
+  std::string block_key;
+  for (const auto& [k, v] : migrated) {
+    if (k.rfind("_backup_", 0) == 0 && k.find('#') != std::string::npos) {
+      block_key = k;
+      break;
+    }
+  }
+  ASSERT_FALSE(block_key.empty());
+  db_->Put(block_key, "\xff\xff\xff");
+  const Dump damaged = db_->DumpAll();
+  auto report = (*migrator)->Rollback(1);
+  EXPECT_THAT(report, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(report.status().message(), HasSubstr(block_key));
+  EXPECT_EQ(db_->DumpAll(), damaged) << DescribeDiff(damaged, db_->DumpAll());
 }
 
 // The same rollback of an offline step restores every record (today's
