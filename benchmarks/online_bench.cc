@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -18,6 +20,7 @@
 #include "benchmarks/bench_data.h"
 #include "examples/task_v1_to_v2.h"
 #include "rocksdb/utilities/transaction_db.h"
+#include "rocksmigrate/declarative.h"
 #include "rocksmigrate/startup.h"
 #include "rocksmigrate/upgrading_reader.h"
 
@@ -238,7 +241,18 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
   }
   std::unique_ptr<rocksdb::TransactionDB> db(raw);
   rocksmigrate::MigrationRegistry registry;
-  if (!registry.Register(std::make_unique<example::TaskV1ToV2>()).ok()) return 1;
+  if (cfg.json_file) {
+    const std::string dir = tmp + "/online-migrations";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/" + kDeclarativeFileName) << kDeclarativeFile;
+    absl::Status r = rocksmigrate::RegisterMigrationDir(dir, &registry);
+    if (!r.ok()) {
+      std::cerr << "error: " << r << "\n";
+      return 1;
+    }
+  } else if (!registry.Register(std::make_unique<example::TaskV1ToV2>()).ok()) {
+    return 1;
+  }
   auto reader = rocksmigrate::UpgradingReader::Create(db.get(), &registry);
   if (!reader.ok()) {
     std::cerr << "error: " << reader.status() << "\n";
@@ -324,6 +338,7 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
   };
   nlohmann::json j;
   j["records"] = cfg.records;
+  j["migration"] = cfg.json_file ? "json_patch_file" : "cpp_json_migration";
   j["default_records_per_second_limit"] = default_rate;
   j["startup_call_ms"] = startup_ms;
   j["read_p50_us_idle"] = idle.p50;
@@ -350,7 +365,7 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
   *out = j;
 
   std::cerr << absl::StrFormat(
-      "\nonline backfill, %d records (Task v1 -> v2, C++ JsonMigration)\n"
+      "\nonline backfill, %d records (Task v1 -> v2, %s)\n"
       "  %-26s %10s %10s %10s %14s %12s\n"
       "  %-26s %10.1f %10.1f %10.1f %14s %12.0f\n"
       "  %-26s %10.1f %10.1f %10.1f %14.0f %12.0f\n"
@@ -359,7 +374,8 @@ int RunOnlineBench(const OnlineBenchConfig& cfg, const std::string& tmp,
       "  MigrateOnStartup returned in %.1f ms; lost updates %d, stale reads %d, "
       "read errors %d\n"
       "  held (share of samples every 50 ms): default pacing: %s; unthrottled: %s\n",
-      cfg.records, "phase", "p50 us", "p99 us", "p99.9 us", "backfill rec/s",
+      cfg.records, cfg.json_file ? "JSON Patch file" : "C++ JsonMigration",
+      "phase", "p50 us", "p99 us", "p99.9 us", "backfill rec/s",
       "fg ops/s", "idle (no backfill)", idle.p50, idle.p99, idle.p999, "-",
       idle.ops / idle.seconds,
       absl::StrCat("default pacing (", default_rate, "/s)"), during.p50,

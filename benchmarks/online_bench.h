@@ -30,6 +30,9 @@ struct OnlineBenchConfig {
   uint64_t records = 0;
   uint64_t seed = 42;
   int threads = 0;             // MigratorOptions::threads.
+  // The Task v1 -> v2 migration as the JSON Patch file instead of the C++
+  // JsonMigration.
+  bool json_file = false;
   double idle_seconds = 8;     // Length of the idle phase.
   double during_seconds = 20;  // Length of the default-pacing window.
   // Passed to the Pacer (0: the library's default PacingOptions values).

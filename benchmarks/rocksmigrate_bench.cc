@@ -89,7 +89,8 @@ constexpr char kUsage[] =
     "                          [--dir DIR] [--json] [--seed S] [--sample N]\n"
     "                          [--baseline-records N] [--baseline-seconds S]\n"
     "                          [--cases LIST] [--repeat N] [--keep]\n"
-    "       rocksmigrate-bench --online [--records N] [--threads N] [--dir DIR]\n"
+    "       rocksmigrate-bench --online|--online-json [--records N] [--threads N]\n"
+    "                          [--dir DIR]\n"
     "                          [--json] [--seed S] [--keep]\n"
     "       rocksmigrate-bench --memory-scaling [--repeat N] [--threads N]\n"
     "                          [--dir DIR] [--json] [--seed S] [--keep]\n"
@@ -117,7 +118,9 @@ constexpr char kUsage[] =
     "                        through an UpgradingReader, a few writes) idle,\n"
     "                        then beside an online backfill at the default\n"
     "                        pacing, then unthrottled; read p99/p99.9, rates,\n"
-    "                        lost updates and stale reads (JSON: \"online\")\n"
+    "                        lost updates and stale reads (JSON: \"online\");\n"
+    "                        the C++ JsonMigration, or with --online-json the\n"
+    "                        JSON Patch file\n"
     "  --memory-scaling      instead of the cases: the default C++ path on\n"
     "                        1,000,000 and on 10,000,000 records, --repeat\n"
     "                        times each (use 3), and the ratio of the largest\n"
@@ -144,6 +147,7 @@ struct Config {
   bool keep = false;
   bool memory_scaling = false;
   bool online = false;
+  bool online_json = false;  // --online with the JSON Patch file.
   bool mmap_threshold_fixed = false;  // rocksmigrate::FixMmapThreshold() worked.
 };
 
@@ -1341,6 +1345,9 @@ int main(int argc, char** argv) {
       rocksmigrate_bench::SetBigRecords(true);
     } else if (flag == "--online") {
       cfg.online = true;
+    } else if (flag == "--online-json") {
+      cfg.online = true;
+      cfg.online_json = true;
     } else if (flag == "--memory-scaling") {
       cfg.memory_scaling = true;
     } else if (flag == "--json") {
@@ -1429,6 +1436,7 @@ int main(int argc, char** argv) {
     ocfg.records = cfg.records;
     ocfg.seed = cfg.seed;
     ocfg.threads = cfg.threads;
+    ocfg.json_file = cfg.online_json;
     ocfg.clone = CloneDb;
     if (const char* w = std::getenv("RM_BENCH_ONLINE_WINDOW")) ocfg.during_seconds = std::atof(w);
     if (const char* w = std::getenv("RM_BENCH_ONLINE_IDLE")) ocfg.idle_seconds = std::atof(w);

@@ -112,7 +112,16 @@ class Pipeline {
       batch.tag = sr.tag;
       size_t bytes = 0;
       size_t since_refresh = 0;
+      std::optional<std::string> last_read = sr.after;
       while (it->Valid()) {
+        if (batch.items.empty() && options_.begin_batch) {
+          // The batch's transaction first, then an iterator that sees at
+          // least what its snapshot sees.
+          batch.txn = options_.begin_batch();
+          open_after(last_read);
+          since_refresh = 0;
+          if (!it->Valid()) break;
+        }
         size_t item_bytes = it->key().size() + it->value().size();
         if (!batch.items.empty() &&
             (batch.items.size() >= options_.batch_items ||
@@ -120,7 +129,8 @@ class Pipeline {
           bool waited_long = false;
           absl::Status admitted = Admit(batch, bytes, &waited_long);
           if (!admitted.ok()) return admitted;
-          if (waited_long) {
+          if (waited_long) batch.txn.reset();  // Its snapshot is old now.
+          if (waited_long && !options_.begin_batch) {
             // `it` stands on the first key after the batch: a new iterator
             // there, so that the wait pinned nothing for longer.
             open_after(batch.items.back().key);
@@ -137,6 +147,7 @@ class Pipeline {
           bytes = 0;
         }
         batch.items.push_back({it->key().ToString(), it->value().ToString()});
+        last_read = batch.items.back().key;
         bytes += item_bytes;
         since_refresh += item_bytes;
         if (since_refresh >= options_.iterator_refresh_bytes) {
@@ -161,6 +172,7 @@ class Pipeline {
         bool waited_long = false;
         absl::Status admitted = Admit(batch, bytes, &waited_long);
         if (!admitted.ok()) return admitted;
+        if (waited_long) batch.txn.reset();
         if (!Issue(std::move(batch), bytes)) return absl::OkStatus();
       }
     }

@@ -47,6 +47,10 @@ struct RawBatch {
   uint64_t seq = 0;
   size_t tag = 0;
   std::vector<RawItem> items;
+  // With PipelineOptions::begin_batch: the transaction begun before the
+  // batch was read (its snapshot is no newer than what the batch read);
+  // nullptr if the batch waited long in the pacing after it was read.
+  std::unique_ptr<rocksdb::Transaction> txn;
 };
 
 // A record the batch changes.
@@ -108,6 +112,11 @@ struct PipelineOptions {
   // returns it. Default: none.
   std::function<absl::Status(size_t records, size_t bytes, bool* waited_long)>
       admit;
+  // When set, the reader calls it before it reads each batch and reads the
+  // batch with an iterator made after that call, so that a write the
+  // returned transaction's snapshot does not see is either seen by the
+  // batch or found by validating against that snapshot. Default: none.
+  std::function<std::unique_ptr<rocksdb::Transaction>()> begin_batch;
 };
 
 // Runs `ranges` through `transform` (on worker threads; must be thread-safe)

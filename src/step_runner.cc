@@ -60,11 +60,85 @@ std::vector<ScanRange> RemainingRanges(const Step& step, const Cursor& cursor) {
 // bookkeeping only the lease holder writes), so a server's write either
 // came first or comes after the commit. Lock timeouts are retried, then
 // reported in `out->failure`; an item error in `out->error`.
+//
+// When the reader began `snapshot_txn` before it read the batch (its
+// snapshot no newer than the batch's reads), each lock validates the record
+// against that snapshot instead: a record no one wrote since (found in the
+// memtables alone, as a rule) needs no re-read, and only the records a
+// write reached are read again.
 void LockAndRecheck(rocksdb::TransactionDB* txn_db, const Migration& m,
+                    std::unique_ptr<rocksdb::Transaction> snapshot_txn,
                     PreparedBatch* out) {
   const size_t n = out->changes.size();
   if (n == 0) return;
   rocksdb::Status rs;
+  if (snapshot_txn != nullptr) {
+    std::vector<size_t> reread;  // Indexes of records written since.
+    for (size_t i = 0; i < n && rs.ok(); ++i) {
+      const Change& c = out->changes[i];
+      rs = snapshot_txn->GetForUpdate(rocksdb::ReadOptions(), c.key,
+                                      static_cast<std::string*>(nullptr),
+                                      /*exclusive=*/true, /*do_validate=*/true);
+      const bool written_since =
+          rs.IsTryAgain() ||
+          (rs.IsBusy() && rs.subcode() != rocksdb::Status::kDeadlock);
+      if (written_since) {
+        rs = snapshot_txn->GetForUpdate(rocksdb::ReadOptions(), c.key,
+                                        static_cast<std::string*>(nullptr),
+                                        /*exclusive=*/true,
+                                        /*do_validate=*/false);
+        reread.push_back(i);
+      }
+    }
+    if (rs.ok()) {
+      std::vector<Change> changes;
+      changes.reserve(n);
+      size_t next_reread = 0;
+      for (size_t i = 0; i < n; ++i) {
+        Change& c = out->changes[i];
+        if (next_reread < reread.size() && reread[next_reread] == i) {
+          ++next_reread;
+          std::string current;
+          rocksdb::Status g =
+              txn_db->Get(rocksdb::ReadOptions(), c.key, &current);
+          if (g.IsNotFound()) {  // Deleted by the server.
+            ++out->skipped;
+            continue;
+          }
+          if (!g.ok()) {
+            out->failure = FromRocksDb(
+                g, absl::StrCat("reading key '", PrintableKey(c.key), "'"));
+            return;
+          }
+          if (current != c.old_value) {
+            absl::StatusOr<ItemResult> r = CallMigration(m, c.key, current);
+            if (!r.ok()) {
+              out->error = ItemFailure{c.key, std::string(r.status().message())};
+              return;
+            }
+            if (r->kind() == ItemResult::Kind::kKeep) {
+              ++out->skipped;
+              if (r->newer()) ++out->newer;
+              continue;
+            }
+            Change fresh{std::move(c.key), std::move(current), r->kind(), {}, {}};
+            if (r->kind() == ItemResult::Kind::kWrite) {
+              fresh.new_value = r->release_value();
+            }
+            changes.push_back(std::move(fresh));
+            continue;
+          }
+        }
+        changes.push_back(std::move(c));
+      }
+      out->changes = std::move(changes);
+      out->locks = std::move(snapshot_txn);
+      return;
+    }
+    // A lock timeout or deadlock: start again without the snapshot.
+    snapshot_txn->Rollback().PermitUncheckedError();
+    snapshot_txn.reset();
+  }
   for (int attempt = 0; attempt < 5; ++attempt) {
     std::unique_ptr<rocksdb::Transaction> txn(
         txn_db->BeginTransaction(rocksdb::WriteOptions()));
@@ -284,7 +358,7 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
       item.value = std::string();  // Moved or not needed: free it now.
     }
     if (locked) {
-      LockAndRecheck(txn_db, m, out);
+      LockAndRecheck(txn_db, m, std::move(raw.txn), out);
       if (out->error || !out->failure.ok()) return;
     }
     if (digests) {
@@ -304,6 +378,14 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
   // older cursor over a newer one.
   std::mutex cursor_mu;
 
+  if (locked) {
+    popt.begin_batch = [txn_db]() {
+      rocksdb::TransactionOptions to;
+      to.set_snapshot = true;
+      return std::unique_ptr<rocksdb::Transaction>(
+          txn_db->BeginTransaction(rocksdb::WriteOptions(), to));
+    };
+  }
   // Pacing, in the reader before each batch is read further: a paused or
   // throttled run holds no record lock (none is taken before a batch is
   // admitted) and, after a long wait, no old iterator.

@@ -467,6 +467,53 @@ TEST_F(OnlineTest, RollbackOfAnOnlineStepKeepsRecordsTheServerRewrote) {
             (std::vector<std::string>{TaskKey(5), TaskKey(6)}));
 }
 
+// A server write that lands after the backfill read a batch and before it
+// locked it (here: made from inside the migration, on a later key of the
+// same batch) is found under the lock and kept; the migrator never writes
+// the value it read before.
+TEST_F(OnlineTest, ServerWriteBetweenScanAndLockIsNotLost) {
+  for (bool online : {true, false}) {
+    SCOPED_TRACE(online ? "online" : "concurrent_writers");
+    TempDir dir;
+    auto db = TestDb::Open(dir.Sub("db"));
+    db->Put(v1_);
+    const std::string hit = TaskKey(7);      // Where the migration writes.
+    const std::string victim = TaskKey(20);  // Later in the same batch.
+    std::atomic<int> writes{0};
+    MigrationRegistry registry;
+    rocksdb::TransactionDB* raw = db->db();
+    ASSERT_THAT(registry.Register(std::make_unique<FuncMigration>(
+                    1, "add_done", "task:",
+                    [&, raw](std::string_view key, std::string_view value)
+                        -> absl::StatusOr<ItemResult> {
+                      if (value.find("\"schema_version\":2") != std::string::npos) {
+                        return ItemResult::Keep();
+                      }
+                      if (key == hit && writes++ == 0) {
+                        rocksdb::Status s =
+                            raw->Put(rocksdb::WriteOptions(), victim, ServerV2(20, 99));
+                        if (!s.ok()) return absl::InternalError(s.ToString());
+                      }
+                      std::string v(value);
+                      v.insert(v.size() - 1, ",\"schema_version\":2");
+                      return ItemResult::Write(std::move(v));
+                    })),
+                IsOk());
+    MigratorOptions o = OnlineOptions();
+    o.online = online;
+    o.concurrent_writers = !online;
+    auto migrator = Migrator::Create(raw, &registry, o);
+    ASSERT_THAT(migrator, IsOk());
+    auto report = (*migrator)->Migrate();
+    ASSERT_THAT(report, IsOk());
+    EXPECT_EQ(writes.load(), 1);
+    EXPECT_EQ(db->DumpAll().at(victim), ServerV2(20, 99));
+    const HistoryEntry& e = report->steps.back();
+    EXPECT_EQ(e.items_migrated, static_cast<uint64_t>(kTasks - 1));
+    EXPECT_EQ(e.items_skipped, 1u);
+  }
+}
+
 // A damaged digest block: the rollback is refused before any write, naming
 // the block.
 TEST_F(OnlineTest, DamagedDigestBlockRefusesTheRollbackNamingIt) {
