@@ -7,12 +7,16 @@
 //
 //   online_server DB_PATH [--seed N] [--budget-ms MS] [--serve-ms MS]
 //                 [--rate RECORDS_PER_SECOND] [--pause-file PATH]
+//                 [--migrations DIR]
 //
 // --seed N      first writes N v1 task records (something to migrate).
 // --budget-ms   the foreground budget (default 0: serve at once).
 // --serve-ms    how long to serve after the backfill is done (default 500).
 // --rate        the backfill's pacing (default: the library's default).
 // --pause-file  while this file exists, the backfill pauses.
+// --migrations  register the JSON migration files of DIR instead of the
+//               C++ Task v1 -> v2 migration (so that `rocksmigrate status
+//               --migrations DIR` knows the step the server runs).
 // Exits 0 when the backfill finished and every read saw a v2 record; 1
 // otherwise, with the reason.
 #include <atomic>
@@ -27,6 +31,7 @@
 
 #include "examples/task_v1_to_v2.h"
 #include "rocksdb/utilities/transaction_db.h"
+#include "rocksmigrate/declarative.h"
 #include "rocksmigrate/startup.h"
 #include "rocksmigrate/upgrading_reader.h"
 
@@ -44,13 +49,13 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: %s DB_PATH [--seed N] [--budget-ms MS] [--serve-ms MS] "
-                 "[--rate N] [--pause-file PATH]\n",
+                 "[--rate N] [--pause-file PATH] [--migrations DIR]\n",
                  argv[0]);
     return 2;
   }
   const std::string path = argv[1];
   long seed = 0, budget_ms = 0, serve_ms = 500, rate = -1;
-  std::string pause_file;
+  std::string pause_file, migrations;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--seed") seed = std::atol(argv[i + 1]);
@@ -58,6 +63,7 @@ int main(int argc, char** argv) {
     else if (flag == "--serve-ms") serve_ms = std::atol(argv[i + 1]);
     else if (flag == "--rate") rate = std::atol(argv[i + 1]);
     else if (flag == "--pause-file") pause_file = argv[i + 1];
+    else if (flag == "--migrations") migrations = argv[i + 1];
     else {
       std::fprintf(stderr, "error: unknown flag %s\n", flag.c_str());
       return 2;
@@ -88,7 +94,14 @@ int main(int argc, char** argv) {
 
   // --- The online startup, as the README shows it. ---
   rocksmigrate::MigrationRegistry registry;
-  if (!registry.Register(std::make_unique<example::TaskV1ToV2>()).ok()) return 1;
+  absl::Status registered =
+      migrations.empty()
+          ? registry.Register(std::make_unique<example::TaskV1ToV2>())
+          : rocksmigrate::RegisterMigrationDir(migrations, &registry);
+  if (!registered.ok()) {
+    std::fprintf(stderr, "error: %s\n", registered.ToString().c_str());
+    return 1;
+  }
   rocksmigrate::StartupOptions startup;
   startup.foreground_budget = absl::Milliseconds(budget_ms);
   startup.when_budget_runs_out =

@@ -3,9 +3,10 @@
 // compaction falls behind, a pause flag file an operator can touch, and a
 // "busy now?" callback the server provides.
 //
-// The migrator consults its Pacer before committing each batch. A paused or
-// throttled run holds no lock and no iterator snapshot beyond its current
-// batch; a stop request is seen within one poll interval.
+// The migrator consults its Pacer before it reads each batch (its reader
+// thread calls Admit()). A paused or throttled run holds no record lock and,
+// after a wait of over a second, no old iterator; a stop request is seen
+// within one poll interval.
 #ifndef ROCKSMIGRATE_PACING_H_
 #define ROCKSMIGRATE_PACING_H_
 
@@ -22,10 +23,11 @@
 namespace rocksmigrate {
 
 struct PacingOptions {
-  // Records per second the run may commit (migrated and skipped alike);
-  // 0: no limit. The default keeps a light read load's p99.9 latency near
-  // idle on a 2-core machine (README "Pacing"). Default: 20000.
-  uint64_t records_per_second = 20000;
+  // Records per second the run may read and commit (migrated and skipped
+  // alike); 0: no limit. The default keeps a light read load's p99 and
+  // p99.9 latency near idle on a 2-core machine (README "Zero-downtime
+  // migration": 15,000 already doubled the p99.9 there). Default: 10000.
+  uint64_t records_per_second = 10000;
   // Bytes of keys and values per second the run may write (new values and
   // backups); 0: no limit. Default: 0.
   uint64_t bytes_per_second = 0;
@@ -70,8 +72,8 @@ class Pacer {
   // "rate limit 20000 records/s".
   std::string state() const;
 
-  // Called by the migrator before it commits a batch of `records` records
-  // and `bytes` bytes to `db`: waits while paused, busy or stalled, then as
+  // Called by the migrator before it goes on with a batch of `records`
+  // records that will write about `bytes` bytes to `db`: waits while paused, busy or stalled, then as
   // long as the rate limits require. Calls `on_state` (if set) each time
   // the reason for waiting changes, and with "" when the wait ends after a
   // pause or throttle. Returns Cancelled as soon as `stop` reads true.

@@ -131,8 +131,8 @@ Json BackupToJson(const BackupInfo& backup) {
 
 double EtaSeconds(const InFlight& f) {
   if (f.state != StepState::kMigrating || f.records_per_second == 0 ||
-      f.items_total_estimate == 0) {
-    return -1;
+      f.items_total_estimate == 0 || f.pacing.rfind("paused", 0) == 0) {
+    return -1;  // Unknown, or none while paused.
   }
   const uint64_t done = f.items_migrated + f.items_skipped;
   if (done >= f.items_total_estimate) return 0;

@@ -36,7 +36,7 @@ inline std::string EscapeText(const char* text) {
 // 1234567 -> "1,234,567".
 std::string FormatCount(uint64_t n);
 // Seconds to the end of the migrating step `f` at its last recorded rate;
-// negative when unknown (no rate or estimate yet, or a restore).
+// negative when unknown (no rate or estimate yet, a restore, or paused).
 double EtaSeconds(const InFlight& f);
 
 // 850ms, 12.3s, 4m12s, 1h02m.

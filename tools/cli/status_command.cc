@@ -39,6 +39,26 @@ std::string InFlightNext(const CommandContext& ctx, const InFlight& f,
   return "";
 }
 
+// Seconds since the run last recorded progress; negative when unknown.
+int64_t SecondsSinceProgress(const InFlight& f) {
+  absl::Time t;
+  std::string err;
+  if (f.updated_at.empty() ||
+      !absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", f.updated_at,
+                       absl::UTCTimeZone(), &t, &err)) {
+    return -1;
+  }
+  return std::max<int64_t>(0, absl::ToInt64Seconds(absl::Now() - t));
+}
+
+// An online run a server is carrying on now: it recorded progress (or a
+// pause) within the last minute.
+bool LiveOnlineRun(const InFlight& f) {
+  const int64_t ago = SecondsSinceProgress(f);
+  return f.mode == RunMode::kOnline && f.state == StepState::kMigrating &&
+         ago >= 0 && ago <= 60;
+}
+
 // The run's live figures, as its last commit recorded them: mode, progress
 // against the estimate, rate, ETA, last progress time, and what holds it
 // back. An online run whose progress is old and that nothing holds has
@@ -73,16 +93,11 @@ std::string LiveLine(const InFlight& f) {
   absl::StrAppend(&out, "\n");
   if (!f.updated_at.empty()) {
     absl::StrAppend(&out, "            last progress ", f.updated_at);
-    absl::Time t;
-    std::string err;
-    if (absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", f.updated_at,
-                        absl::UTCTimeZone(), &t, &err)) {
-      const int64_t ago = absl::ToInt64Seconds(absl::Now() - t);
-      if (ago >= 0) absl::StrAppend(&out, " (", ago, " s ago)");
-      if (ago > 60 && f.pacing.find("paused") == std::string::npos) {
-        absl::StrAppend(&out, "; no progress for over a minute: is the "
-                              "migrating process still running?");
-      }
+    const int64_t ago = SecondsSinceProgress(f);
+    if (ago >= 0) absl::StrAppend(&out, " (", ago, " s ago)");
+    if (ago > 60 && f.pacing.find("paused") == std::string::npos) {
+      absl::StrAppend(&out, "; no progress for over a minute: is the "
+                            "migrating process still running?");
     }
     absl::StrAppend(&out, "\n");
   }
@@ -230,6 +245,13 @@ absl::StatusOr<Outcome> RunStatus(CommandContext& ctx) {
     } else if (state.newer_than_supported) {
       o << "use a rocksmigrate build and migrations directory that know v"
         << state.current_version << '\n';
+    } else if (state.in_flight && LiveOnlineRun(*state.in_flight)) {
+      o << "nothing while the server that runs this step online goes on (it "
+           "recorded progress "
+        << SecondsSinceProgress(*state.in_flight)
+        << " s ago; `status --check` exits 0 once it is done); if no server "
+           "runs it, "
+        << Cmd(ctx, "migrate") << " resumes it\n";
     } else if (state.in_flight) {
       o << InFlightNext(ctx, *state.in_flight, *state.in_flight_action)
         << '\n';
