@@ -514,6 +514,32 @@ TEST_F(OnlineTest, ServerWriteBetweenScanAndLockIsNotLost) {
   }
 }
 
+// The backup tools see an online step's backup as any other: listed once
+// (its digest blocks are not backups), verified, and deleted whole.
+TEST_F(OnlineTest, BackupToolsHandleDigestBlocks) {
+  MigrationRegistry registry;
+  ASSERT_THAT(registry.Register(std::make_unique<AddField>(1, "task:", "done", false)),
+              IsOk());
+  MigratorOptions o = OnlineOptions();
+  o.online = true;
+  auto migrator = Migrator::Create(db_->db(), &registry, o);
+  ASSERT_THAT(migrator, IsOk());
+  ASSERT_THAT((*migrator)->Migrate(), IsOk());
+  auto list = (*migrator)->ListBackups();
+  ASSERT_THAT(list, IsOk());
+  ASSERT_EQ(list->size(), 1u);
+  const BackupInfo& b = list->front();
+  EXPECT_TRUE(b.readable);
+  EXPECT_TRUE(b.complete);
+  EXPECT_EQ(b.item_count, static_cast<uint64_t>(kTasks));
+  ASSERT_FALSE(WithPrefix(db_->DumpAll(), b.id + "#").empty());
+  auto verified = (*migrator)->VerifyBackup(b.id);
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_THAT(verified->status, IsOk());
+  ASSERT_THAT((*migrator)->DeleteBackup(b.id), IsOk());
+  EXPECT_TRUE(WithPrefix(db_->DumpAll(), b.id).empty());
+}
+
 // A damaged digest block: the rollback is refused before any write, naming
 // the block.
 TEST_F(OnlineTest, DamagedDigestBlockRefusesTheRollbackNamingIt) {
