@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
   // --- Serving from here on. ---
   std::printf("ready: serving while the migration is %s\n",
               rocksmigrate::ToString((*migration)->snapshot().phase).c_str());
+  std::fflush(stdout);
 
   const long records = [&] {
     long n = 0;
@@ -161,6 +162,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(m.items_total_estimate),
                 m.items_per_second, m.eta_seconds,
                 m.pacing.empty() ? "" : ", ", m.pacing.c_str());
+    std::fflush(stdout);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(serve_ms));
   stop = true;
