@@ -122,8 +122,10 @@ absl::StatusOr<std::unique_ptr<MigrationHandle>> MigrateOnStartup(
                   : std::make_shared<Pacer>(startup.pacing);
   options.pacer = h->pacer_;
   // The server does not serve before this call returns: no pacing until
-  // then.
-  h->pacer_->SetBypass(true);
+  // then (with a budget of zero, none at all).
+  if (startup.foreground_budget > absl::ZeroDuration()) {
+    h->pacer_->SetBypass(true);
+  }
   h->user_progress_ = std::move(options.on_progress);
   MigrationHandle* raw = h.get();
   options.on_progress = [raw](const Progress& p) { raw->OnProgress(p); };
