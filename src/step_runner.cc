@@ -66,6 +66,32 @@ std::vector<ScanRange> RemainingRanges(const Step& step, const Cursor& cursor) {
 // against that snapshot instead: a record no one wrote since (found in the
 // memtables alone, as a rule) needs no re-read, and only the records a
 // write reached are read again.
+// Decides change `c` again from `current`, what its record holds under the
+// lock: unchanged since the scan, it stands; otherwise the record is
+// migrated from `current` (kept and counted when the migration keeps it).
+// Appends to `changes`; false on an item error (set in `out->error`).
+bool Redecide(const Migration& m, Change c, std::string_view current,
+              PreparedBatch* out, std::vector<Change>* changes) {
+  if (current == c.old_value) {
+    changes->push_back(std::move(c));
+    return true;
+  }
+  absl::StatusOr<ItemResult> r = CallMigration(m, c.key, current);
+  if (!r.ok()) {
+    out->error = ItemFailure{c.key, std::string(r.status().message())};
+    return false;
+  }
+  if (r->kind() == ItemResult::Kind::kKeep) {
+    ++out->skipped;
+    if (r->newer()) ++out->newer;
+    return true;
+  }
+  Change fresh{std::move(c.key), std::string(current), r->kind(), {}, {}};
+  if (r->kind() == ItemResult::Kind::kWrite) fresh.new_value = r->release_value();
+  changes->push_back(std::move(fresh));
+  return true;
+}
+
 void LockAndRecheck(rocksdb::TransactionDB* txn_db, const Migration& m,
                     std::unique_ptr<rocksdb::Transaction> snapshot_txn,
                     PreparedBatch* out) {
@@ -110,24 +136,8 @@ void LockAndRecheck(rocksdb::TransactionDB* txn_db, const Migration& m,
                 g, absl::StrCat("reading key '", PrintableKey(c.key), "'"));
             return;
           }
-          if (current != c.old_value) {
-            absl::StatusOr<ItemResult> r = CallMigration(m, c.key, current);
-            if (!r.ok()) {
-              out->error = ItemFailure{c.key, std::string(r.status().message())};
-              return;
-            }
-            if (r->kind() == ItemResult::Kind::kKeep) {
-              ++out->skipped;
-              if (r->newer()) ++out->newer;
-              continue;
-            }
-            Change fresh{std::move(c.key), std::move(current), r->kind(), {}, {}};
-            if (r->kind() == ItemResult::Kind::kWrite) {
-              fresh.new_value = r->release_value();
-            }
-            changes.push_back(std::move(fresh));
-            continue;
-          }
+          if (!Redecide(m, std::move(c), current, out, &changes)) return;
+          continue;
         }
         changes.push_back(std::move(c));
       }
@@ -175,24 +185,11 @@ void LockAndRecheck(rocksdb::TransactionDB* txn_db, const Migration& m,
             statuses[i], absl::StrCat("reading key '", PrintableKey(c.key), "'"));
         return;
       }
-      std::string_view current(values[i].data(), values[i].size());
-      if (current == c.old_value) {
-        changes.push_back(std::move(c));
-        continue;
-      }
-      absl::StatusOr<ItemResult> r = CallMigration(m, c.key, current);
-      if (!r.ok()) {
-        out->error = ItemFailure{c.key, std::string(r.status().message())};
+      if (!Redecide(m, std::move(c),
+                    std::string_view(values[i].data(), values[i].size()), out,
+                    &changes)) {
         return;
       }
-      if (r->kind() == ItemResult::Kind::kKeep) {
-        ++out->skipped;
-        if (r->newer()) ++out->newer;
-        continue;
-      }
-      Change fresh{std::move(c.key), std::string(current), r->kind(), {}, {}};
-      if (r->kind() == ItemResult::Kind::kWrite) fresh.new_value = r->release_value();
-      changes.push_back(std::move(fresh));
     }
     out->changes = std::move(changes);
     out->locks = std::move(txn);
