@@ -716,6 +716,19 @@ TEST_F(OnlineTest, RefusalsAreReturnedBeforeServing) {
               StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+TEST_F(OnlineTest, NegativeBudgetIsRefusedWithNothingWritten) {
+  MigrationRegistry registry;
+  ASSERT_THAT(registry.Register(std::make_unique<AddField>(1, "task:", "done", false)),
+              IsOk());
+  const Dump before = db_->DumpAll();
+  StartupOptions s = Background(0);
+  s.foreground_budget = absl::Seconds(-1);
+  auto handle = MigrateOnStartup(db_->db(), registry, OnlineOptions(), s);
+  EXPECT_THAT(handle, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(handle.status().message(), HasSubstr("foreground_budget"));
+  EXPECT_EQ(db_->DumpAll(), before);
+}
+
 TEST_F(OnlineTest, OnlineNeedsATransactionDb) {
   rocksdb::Options o;
   o.create_if_missing = true;
