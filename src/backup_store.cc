@@ -111,6 +111,23 @@ absl::StatusOr<std::optional<BackupInfo>> BackupStore::Get(
   return std::optional<BackupInfo>();
 }
 
+uint64_t BackupStore::ApproximateBytes(rocksdb::ColumnFamilyHandle* cf,
+                                       const std::string& id) const {
+  const KeyRange records = BackupRecordRange(id);
+  const KeyRange digests = BackupDigestRange(id);
+  const rocksdb::Range ranges[2] = {
+      rocksdb::Range(records.begin, *records.end),
+      rocksdb::Range(digests.begin, *digests.end)};
+  uint64_t sizes[2] = {0, 0};
+  rocksdb::SizeApproximationOptions so;
+  so.include_memtables = true;
+  so.include_files = true;
+  if (!meta_->db()->GetApproximateSizes(so, cf, ranges, 2, sizes).ok()) {
+    return 0;
+  }
+  return sizes[0] + sizes[1];
+}
+
 absl::StatusOr<std::vector<BackupInfo>> BackupStore::List() const {
   std::vector<BackupInfo> out;
   const std::string upper = *PrefixSuccessor(kBackupPrefix);
@@ -134,6 +151,7 @@ absl::StatusOr<std::vector<BackupInfo>> BackupStore::List() const {
           out.push_back(std::move(bad));
         }
         out.back().column_family = NameOf(cf);
+        out.back().approximate_bytes = ApproximateBytes(cf, key);
         it->Seek(absl::StrCat(key, ";"));  // Jump over its records.
         continue;
       }

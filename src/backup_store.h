@@ -101,6 +101,10 @@ class BackupStore {
   // listed with readable == false. Skips over the records, so its cost does
   // not grow with the backups' sizes.
   absl::StatusOr<std::vector<BackupInfo>> List() const;
+  // What the records and digests of backup `id` in `cf` take, from
+  // RocksDB's size estimates; 0 when it can say nothing.
+  uint64_t ApproximateBytes(rocksdb::ColumnFamilyHandle* cf,
+                            const std::string& id) const;
   // Counts the records of `info` and checks them against it and against
   // `expected_items` (the records the step backed up).
   absl::StatusOr<BackupVerification> Verify(const BackupInfo& info,

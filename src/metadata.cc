@@ -219,6 +219,16 @@ std::string FormatIsoTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
 }
 
+std::optional<absl::Time> ParseIsoTime(const std::string& text) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", text, absl::UTCTimeZone(), &t,
+                       &err)) {
+    return std::nullopt;
+  }
+  return t;
+}
+
 std::string DumpMetadata(const json& j) {
   return j.dump(-1, ' ', /*ensure_ascii=*/false,
                 json::error_handler_t::replace);

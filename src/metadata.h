@@ -62,6 +62,9 @@ absl::StatusOr<BackupInfo> DecodeManifest(std::string_view bytes,
 
 // "2026-11-27T05:01:02.123Z".
 std::string FormatIsoTime(absl::Time t);
+// The time FormatIsoTime() wrote (any number of fractional digits);
+// nullopt for anything else.
+std::optional<absl::Time> ParseIsoTime(const std::string& text);
 
 // Serializes a metadata document. Strings in it may hold bytes that are not
 // UTF-8 (a binary prefix, an item error's message quoting a value): they are

@@ -2,6 +2,7 @@
 // that goes on in the background.
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "glog/logging.h"
 #include "rocksmigrate/startup.h"
 
 namespace rocksmigrate {
@@ -66,8 +67,41 @@ void MigrationHandle::OnProgress(const Progress& p) {
   if (user_progress_) user_progress_(p);
 }
 
+absl::Status MigrationHandle::AfterRun(Migrator& migrator) {
+  if (validate_after_) {
+    absl::StatusOr<ValidationReport> v = migrator.Validate();
+    if (!v.ok()) return v.status();
+    if (!v->ok()) {
+      const ValidationProblem& first = v->problems.front();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "validation after migrating found ", v->problem_count,
+          " problem(s); the first: ",
+          first.key.empty() ? first.file : first.key, ": ", first.message,
+          "; run `rocksmigrate validate` for the list (the migrated records "
+          "stand)"));
+    }
+  }
+  if (retention_) {
+    absl::StatusOr<std::vector<std::string>> pruned =
+        migrator.PruneBackups(*retention_);
+    if (!pruned.ok()) {
+      LOG(WARNING) << "rocksmigrate: backup retention after the run failed "
+                      "(the run itself succeeded): "
+                   << pruned.status();
+    } else {
+      std::lock_guard<std::mutex> lock(mu_);
+      snap_.pruned_backups = std::move(*pruned);
+    }
+  }
+  return absl::OkStatus();
+}
+
 void MigrationHandle::Run(std::unique_ptr<Migrator> migrator) {
   absl::StatusOr<RunReport> report = migrator->Migrate();
+  if (report.ok()) {
+    absl::Status after = AfterRun(*migrator);
+    if (!after.ok()) report = after;
+  }
   migrator.reset();  // Releases the lease before anyone is told.
   std::lock_guard<std::mutex> lock(mu_);
   if (report.ok()) {
@@ -127,6 +161,8 @@ absl::StatusOr<std::unique_ptr<MigrationHandle>> MigrateOnStartup(
     h->pacer_->SetBypass(true);
   }
   h->user_progress_ = std::move(options.on_progress);
+  h->validate_after_ = startup.validate_after;
+  h->retention_ = startup.backup_retention;
   MigrationHandle* raw = h.get();
   options.on_progress = [raw](const Progress& p) { raw->OnProgress(p); };
   options.stop_requested = &h->stop_;
@@ -148,6 +184,18 @@ absl::StatusOr<std::unique_ptr<MigrationHandle>> MigrateOnStartup(
         "; nothing was written"));
   }
   if (!state->plan_status.ok()) return ForServer(state->plan_status, kCannot);
+  if (!startup.auto_migrate && !state->up_to_date()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "rocksmigrate: automatic migration is off (StartupOptions::"
+        "auto_migrate, ROCKSMIGRATE_AUTO_MIGRATE=off) and the database is "
+        "not up to date: ",
+        state->in_flight
+            ? "a run is in flight"
+            : absl::StrCat("v", state->current_version, " -> v",
+                           state->target_version, ", ", state->pending.size(),
+                           " step(s) pending"),
+        "; run `rocksmigrate migrate` first; nothing was written"));
+  }
 
   h->snap_.phase = Phase::kRunning;
   h->thread_ = std::thread(

@@ -74,12 +74,11 @@ absl::StatusOr<std::unique_ptr<Migrator>> Migrator::Create(
           "MigratorOptions::column_families holds a null handle");
     }
   }
-  auto impl = std::make_unique<Impl>(db, registry, options);
-  return std::unique_ptr<Migrator>(new Migrator(std::move(impl), options));
+  auto impl = std::make_unique<Impl>(db, registry, std::move(options));
+  return std::unique_ptr<Migrator>(new Migrator(std::move(impl)));
 }
 
-Migrator::Migrator(std::unique_ptr<Impl> impl, MigratorOptions options)
-    : impl_(std::move(impl)), options_(std::move(options)) {}
+Migrator::Migrator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Migrator::~Migrator() = default;
 
 absl::StatusOr<DatabaseState> Migrator::Inspect() const {
@@ -122,7 +121,13 @@ absl::Status Migrator::DeleteBackup(const std::string& id, bool force) {
   return impl_->DeleteBackup(id, force);
 }
 absl::StatusOr<std::vector<std::string>> Migrator::PruneBackups(size_t keep) {
-  return impl_->PruneBackups(keep);
+  RetentionPolicy policy;
+  policy.keep = keep;
+  return impl_->PruneBackups(policy);
+}
+absl::StatusOr<std::vector<std::string>> Migrator::PruneBackups(
+    const RetentionPolicy& policy) {
+  return impl_->PruneBackups(policy);
 }
 absl::Status Migrator::RemoveBookkeepingKey(const std::string& key) {
   return impl_->RemoveBookkeepingKey(key);

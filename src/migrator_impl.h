@@ -77,7 +77,8 @@ class Migrator::Impl {
   absl::StatusOr<ValidationReport> Validate() const;
   absl::StatusOr<BackupVerification> VerifyBackup(const std::string& id) const;
   absl::Status DeleteBackup(const std::string& id, bool force);
-  absl::StatusOr<std::vector<std::string>> PruneBackups(size_t keep);
+  absl::StatusOr<std::vector<std::string>> PruneBackups(
+      const RetentionPolicy& policy);
   absl::Status RemoveBookkeepingKey(const std::string& key);
   absl::Status SetSchemaVersion(int version);
 

@@ -28,6 +28,12 @@ class ProgressMeter {
                 int step_from, int step_to, uint64_t total_estimate,
                 uint64_t items_before);
 
+  // Counts one committed batch of `bytes` (keys and values written) into
+  // the next Report().
+  void AddBatch(uint64_t bytes) {
+    ++progress_.batches;
+    progress_.bytes_written += bytes;
+  }
   // Reports `items_done` (cumulative for the step) for `prefix`.
   void Report(uint64_t items_done, const std::string& prefix);
   // The figures of the last Report() (zeros before the first).

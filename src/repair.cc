@@ -1,10 +1,12 @@
 // Backup management and the repairs: the ways out of every refusal that the
 // preflight can give (README, "When something is wrong").
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "rocksmigrate/status_macros.h"
 #include "src/fault_point.h"
 #include "src/keys.h"
 #include "src/lease.h"
+#include "src/metadata.h"
 #include "src/migrator_impl.h"
 
 namespace rocksmigrate {
@@ -86,7 +88,14 @@ absl::Status Migrator::Impl::DeleteBackup(const std::string& id, bool force) {
 }
 
 absl::StatusOr<std::vector<std::string>> Migrator::Impl::PruneBackups(
-    size_t keep) {
+    const RetentionPolicy& policy) {
+  if (policy.older_than && *policy.older_than < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "RetentionPolicy::older_than must not be negative; nothing was "
+        "deleted");
+  }
+  const size_t keep = policy.keep;
+  const absl::Time now = options_.clock();
   RM_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
                       Lease::Acquire(&meta_, options_.lock_wait));
   RM_ASSIGN_OR_RETURN(std::optional<Cursor> cursor, meta_.ReadCursor());
@@ -101,6 +110,12 @@ absl::StatusOr<std::vector<std::string>> Migrator::Impl::PruneBackups(
   for (size_t i = 0; i < drop; ++i) {
     const BackupInfo& b = *readable[i];
     if (cursor && cursor->info.backup_id == b.id) continue;  // In use.
+    if (policy.older_than) {
+      const std::optional<absl::Time> created = ParseIsoTime(b.created_at);
+      if (!created || now - *created <= *policy.older_than) {
+        continue;  // Young enough, or of an unknown age: kept.
+      }
+    }
     if (!deleted.empty()) FaultPoint("prune_between");
     RM_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf,
                         backups_.Resolve(b.column_family));

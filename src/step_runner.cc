@@ -474,6 +474,7 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
       *cursor = std::move(next);
     }
     FaultPoint("after_commit");
+    meter.AddBatch(wb.GetDataSize());
     meter.Report(cursor->info.items_migrated + cursor->info.items_skipped,
                  cursor->info.prefix);
     if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
@@ -553,6 +554,11 @@ StepResult RestoreRecords(const StepEnv& env,
     }
     *cursor = std::move(next);
     FaultPoint("rollback_batch");
+    uint64_t restored_bytes = 0;
+    for (const Change& c : batch.changes) {
+      restored_bytes += c.key.size() + c.new_value.size();
+    }
+    meter.AddBatch(restored_bytes);
     meter.Report(cursor->info.items_restored + cursor->info.items_kept, "");
     if (opt.stop_requested != nullptr && opt.stop_requested->load()) {
       result = StepResult::Stopped(absl::StrCat(

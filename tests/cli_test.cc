@@ -96,7 +96,7 @@ TEST_F(CliTest, HelpPrintsUsage) {
   RunResult r = RunTool({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("usage: rocksmigrate --db PATH"));
-  EXPECT_THAT(r.out, HasSubstr("backups list | verify ID | delete ID [--force] | prune --keep N"));
+  EXPECT_THAT(r.out, HasSubstr("prune [--keep N] [--older-than AGE]"));
 }
 
 TEST_F(CliTest, UsageErrorsExit2WithOneErrorLine) {

@@ -23,9 +23,13 @@ if(TARGET rocksmigrate_cli_binary)
   rm_add_test(cli_unit_test cli_unit_test.cc LABELS cli)
   target_link_libraries(cli_unit_test PRIVATE rocksmigrate_cli)
 
-  foreach(t cli_test cli_definitions_test cli_migrate_test db_handle_test)
+  foreach(t cli_test cli_definitions_test cli_migrate_test cli_operations_test
+            db_handle_test)
     rm_add_test(${t} ${t}.cc LABELS cli)
     target_link_libraries(${t} PRIVATE rm_cli_testutil)
     add_dependencies(${t} rocksmigrate_cli_binary rocksmigrate_gen)
   endforeach()
+  find_program(RM_PROMTOOL promtool REQUIRED)
+  target_compile_definitions(cli_operations_test PRIVATE
+    PROMTOOL_BIN="${RM_PROMTOOL}")
 endif()

@@ -1,6 +1,7 @@
 // The admin tool's pieces in-process: the exit-code mapping, argument
 // parsing, escaping and number formatting, and the progress reporter.
 #include <algorithm>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -33,11 +34,69 @@ TEST(ExitCodeTest, MapsEveryOutcomeAndStatusCode) {
   EXPECT_EQ(ExitCodeFor(absl::InternalError("x")), 1);
 }
 
-absl::StatusOr<Invocation> Parse(std::vector<std::string> args) {
+absl::StatusOr<Invocation> Parse(
+    std::vector<std::string> args,
+    const std::map<std::string, std::string>& env = {}) {
   args.insert(args.begin(), "rocksmigrate");
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
-  return ParseArgs(static_cast<int>(argv.size()), argv.data());
+  return ParseArgs(static_cast<int>(argv.size()), argv.data(),
+                   [&env](const char* name) -> const char* {
+                     auto it = env.find(name);
+                     return it == env.end() ? nullptr : it->second.c_str();
+                   });
+}
+
+TEST(ParseArgsTest, EnvironmentGivesDefaultsAndFlagsWin) {
+  const std::map<std::string, std::string> env = {
+      {"ROCKSMIGRATE_DB", "/srv/db"},
+      {"ROCKSMIGRATE_MIGRATIONS", "/srv/migrations"},
+      {"ROCKSMIGRATE_JSON", "1"}};
+  auto from_env = Parse({"status"}, env);
+  ASSERT_TRUE(from_env.ok()) << from_env.status();
+  EXPECT_EQ(from_env->db, "/srv/db");
+  EXPECT_EQ(from_env->migrations_dir, "/srv/migrations");
+  EXPECT_TRUE(from_env->migrations_given);
+  EXPECT_TRUE(from_env->json);
+
+  auto flags_win = Parse({"status", "--db", "d", "--migrations", "m"}, env);
+  ASSERT_TRUE(flags_win.ok()) << flags_win.status();
+  EXPECT_EQ(flags_win->db, "d");
+  EXPECT_EQ(flags_win->migrations_dir, "m");
+
+  for (const char* off : {"0", "false", "no", "off"}) {
+    auto plain = Parse({"status"}, {{"ROCKSMIGRATE_JSON", off}});
+    ASSERT_TRUE(plain.ok()) << off;
+    EXPECT_FALSE(plain->json) << off;
+  }
+  // Empty variables count as unset.
+  auto empty = Parse({"status"}, {{"ROCKSMIGRATE_DB", ""}});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->db.empty());
+}
+
+TEST(ParseArgsTest, BadJsonVariableIsNamed) {
+  auto bad = Parse({"status"}, {{"ROCKSMIGRATE_JSON", "maybe"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(bad.status()));
+  EXPECT_THAT(std::string(bad.status().message()),
+              ::testing::HasSubstr("ROCKSMIGRATE_JSON is \"maybe\""));
+  // --json on the command line wins over a bad variable too.
+  EXPECT_TRUE(Parse({"status", "--json"}, {{"ROCKSMIGRATE_JSON", "maybe"}}).ok());
+}
+
+TEST(ParseArgsTest, AliasAndVersion) {
+  auto alias = Parse({"--db", "d", "migration-status", "--check"});
+  ASSERT_TRUE(alias.ok()) << alias.status();
+  EXPECT_EQ(alias->command, "status");
+  EXPECT_TRUE(alias->Has("check"));
+  auto version = Parse({"--version"});
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_TRUE(version->version);
+  auto health = Parse({"--db", "d", "health"});
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->command, "health");
+  EXPECT_FALSE(Parse({"--db", "d", "health", "--check"}).ok());
 }
 
 TEST(ParseArgsTest, GlobalFlagsAnywhere) {

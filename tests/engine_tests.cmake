@@ -38,3 +38,10 @@ add_test(NAME OnlineServerExample
   COMMAND sh -c "rm -rf \"$1\" && \"$0\" \"$1\" --seed 20000 --rate 20000 --serve-ms 200"
           $<TARGET_FILE:online_server> ${CMAKE_CURRENT_BINARY_DIR}/online_server_db)
 set_tests_properties(OnlineServerExample PROPERTIES LABELS online)
+
+# Operations: health, metrics (checked with promtool, Debian `prometheus`),
+# retention, the startup call's environment.
+find_program(RM_PROMTOOL promtool REQUIRED)
+rm_add_test(operations_test SOURCES operations_test.cc LABELS engine)
+target_compile_definitions(operations_test PRIVATE
+  PROMTOOL_BIN="${RM_PROMTOOL}")

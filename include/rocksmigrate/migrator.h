@@ -1,5 +1,8 @@
 // The migrator: drives one RocksDB database from its stored schema version to
 // a target version, with backups, crash-resumable progress and rollback.
+// Its options and progress live here; what it reads and reports lives in
+// history.h (steps and their outcomes), backup.h (backups and retention) and
+// report.h (state, run, dry-run and validation reports).
 #ifndef ROCKSMIGRATE_MIGRATOR_H_
 #define ROCKSMIGRATE_MIGRATOR_H_
 
@@ -17,8 +20,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "rocksdb/db.h"
+#include "rocksmigrate/backup.h"
+#include "rocksmigrate/history.h"
 #include "rocksmigrate/pacing.h"
 #include "rocksmigrate/registry.h"
+#include "rocksmigrate/report.h"
 
 namespace rocksmigrate {
 
@@ -39,6 +45,11 @@ struct Progress {
   // Estimated seconds to the end of the step; negative when unknown.
   double eta_seconds = -1;
   absl::Duration elapsed;
+  // Batches this call committed in the step so far, and the bytes of keys
+  // and values they wrote (new values, backups and bookkeeping; for a
+  // restore, the records put back). Not counted by a dry run.
+  uint64_t batches = 0;
+  uint64_t bytes_written = 0;
 };
 
 struct MigratorOptions {
@@ -102,275 +113,6 @@ struct MigratorOptions {
   const std::atomic<bool>* stop_requested = nullptr;
   // The clock for backup ids, history times and rates. Default: absl::Now.
   std::function<absl::Time()> clock;
-};
-
-// The states of a step in flight (`_migration_progress`), the reasons a
-// step is being restored, and the outcomes the history records. The strings
-// that stand for them in the database and in `--json` output come from
-// ToString() and nowhere else.
-enum class StepState {
-  kMigrating,   // Records are being rewritten, batch by batch.
-  kRollingBack, // Records are being restored from the step's backup.
-};
-enum class RestoreReason {
-  kNone,       // Not restoring (StepState::kMigrating).
-  kItemError,  // The step met an item error; it ends `failed`.
-  kRollback,   // Rollback() asked for it; it ends `rolled_back`.
-  kAbandon,    // Abandon() gave up the run in flight; it ends `aborted`.
-};
-enum class StepStatus {
-  kSuccess,      // The step was applied.
-  kFailed,       // An item error; restored (or, without backups, stopped).
-  kRolledBack,   // Applied, then undone by Rollback().
-  kInterrupted,  // Stopped by a stop request; resumable.
-  kAborted,      // Abandoned while in flight; restored by Abandon().
-  kStamped,      // `_schema_version` set without rewriting records (an
-                 // empty database).
-};
-std::string ToString(StepState state);
-std::string ToString(RestoreReason reason);
-std::string ToString(StepStatus status);
-
-// How a step runs. Offline: nobody else writes the migrated prefixes while
-// it runs. Online: a live server reads (through an UpgradingReader) and
-// writes beside it; see MigratorOptions::online.
-enum class RunMode { kOffline, kOnline };
-std::string ToString(RunMode mode);
-
-// The column family name recorded for backups kept in the default one.
-inline constexpr char kDefaultColumnFamilyName[] = "default";
-
-// One entry of the history: one step of one run (SPEC §5), or one stamp.
-struct HistoryEntry {
-  std::string run_id;
-  // A step: to == from + 1. A stamp may span several versions, either way.
-  int from = 0;
-  int to = 0;
-  std::vector<std::string> migrations;
-  StepStatus status = StepStatus::kSuccess;
-  uint64_t items_migrated = 0;
-  uint64_t items_skipped = 0;
-  // Of the skipped, records whose schema_version was already above `to`.
-  uint64_t items_ahead = 0;
-  std::string started_at;  // ISO-8601 UTC.
-  int64_t duration_ms = 0;
-  std::optional<std::string> backup_id;
-  // The column family that holds the backup (kDefaultColumnFamilyName or
-  // the name of MigratorOptions::backup_column_family); empty when there is
-  // no backup or the entry predates the field.
-  std::string backup_column_family;
-  std::optional<std::string> error;
-  std::map<std::string, std::string> checksums;  // File name -> SHA-256.
-  // Prefixes of the step under which no record existed when it started (a
-  // likely typo in a migration's prefix).
-  std::vector<std::string> empty_prefixes;
-  // How the step ran (online steps keep digests of what they wrote beside
-  // their backup, see MigratorOptions::online). kOffline for entries that
-  // predate the field.
-  RunMode mode = RunMode::kOffline;
-  // Records a restore of an online step left as the server had rewritten
-  // them (instead of putting the backup's bytes back), and the first of
-  // their keys (raw bytes, at most 10).
-  uint64_t items_kept = 0;
-  std::vector<std::string> kept_keys;
-  // Position in the history, 1 for the oldest entry. Not stored in the
-  // entry itself (it is the entry's key).
-  uint64_t sequence = 0;
-};
-
-// A backup's manifest (`_backup_<id>`).
-struct BackupInfo {
-  std::string id;  // "_backup_20261127_050102" or "..._2".
-  int from = 0;
-  int to = 0;
-  std::string created_at;  // ISO-8601 UTC.
-  std::vector<std::string> prefixes;
-  uint64_t item_count = 0;
-  bool complete = false;
-  std::string run_id;
-  // The column family that holds it.
-  std::string column_family = kDefaultColumnFamilyName;
-  // False when the manifest's bytes cannot be read: only `id`,
-  // `column_family` and `problem` are meaningful then.
-  bool readable = true;
-  std::string problem;
-};
-
-// What VerifyBackup() found.
-struct BackupVerification {
-  BackupInfo backup;
-  // Records present under the backup's key range.
-  uint64_t records_present = 0;
-  // Records whose key lies outside the manifest's prefixes.
-  uint64_t records_outside_prefixes = 0;
-  // OK when the manifest is readable and complete, and its item count equals
-  // the records present, all under its prefixes; DataLoss otherwise, with
-  // what differs.
-  absl::Status status;
-};
-
-// The `_migration_progress` cursor of a run in flight.
-struct InFlight {
-  std::string run_id;
-  StepState state = StepState::kMigrating;
-  RestoreReason reason = RestoreReason::kNone;
-  int from = 0;
-  int to = 0;
-  std::optional<std::string> backup_id;
-  std::string backup_column_family;  // See HistoryEntry.
-  std::string prefix;
-  std::string last_key;  // Raw bytes of the last committed key.
-  uint64_t items_migrated = 0;
-  uint64_t items_skipped = 0;
-  uint64_t items_ahead = 0;
-  uint64_t items_restored = 0;
-  std::string started_at;
-  std::optional<std::string> error;
-  // For a rollback: the version it goes down to (it may span several steps).
-  std::optional<int> rollback_target;
-  // How the step runs (see HistoryEntry::mode).
-  RunMode mode = RunMode::kOffline;
-  // Of the records a restore visited, those it kept (see HistoryEntry).
-  uint64_t items_kept = 0;
-  std::vector<std::string> kept_keys;
-  // Written with every committed batch (and whenever the pacing state
-  // changes): when that was (ISO-8601 UTC, empty before the first batch),
-  // the step's rate then (records per second), its estimated records (0
-  // when unknown), and what holds the run back: empty when nothing does,
-  // else e.g. "paused (flag file /srv/pause)", "throttled: write stall",
-  // "rate limit 20000 records/s".
-  std::string updated_at;
-  uint64_t records_per_second = 0;
-  uint64_t items_total_estimate = 0;
-  std::string pacing;
-};
-
-// What any operation does first when it finds a run in flight (one
-// dispatcher decides it for every entry point).
-enum class InFlightAction {
-  kResumeStep,       // migrating: continue the step after the cursor.
-  kFinishFailure,    // restoring after an item error: finish, record failed.
-  kFinishRollback,   // restoring for a rollback: finish it, down to its
-                     // target, whatever operation found it.
-  kFinishAbandon,    // restoring for Abandon(): finish, record aborted.
-};
-std::string ToString(InFlightAction action);
-
-// A pending step, with the prefixes under which no record exists.
-struct PendingStep {
-  Step step;
-  std::vector<std::string> empty_prefixes;
-};
-
-// What `status` shows. Inspect() reads only the bookkeeping keys (and one
-// seek per pending prefix), never the records.
-struct DatabaseState {
-  // No user keys at all (SPEC §8.8): reserved keys do not count.
-  bool empty = false;
-  bool has_stored_version = false;
-  // `_schema_version`, or the baseline when absent.
-  int current_version = 0;
-  // The newest registered version (the baseline when none is registered).
-  int target_version = 0;
-  // True if the stored version is newer than the newest registered.
-  bool newer_than_supported = false;
-  // Steps from current to target; empty when up to date or not plannable.
-  std::vector<PendingStep> pending;
-  // Set when the pending steps cannot be planned (a gap).
-  absl::Status plan_status;
-  std::optional<InFlight> in_flight;
-  // What migrate (or any operation) would do first about `in_flight`.
-  std::optional<InFlightAction> in_flight_action;
-  // Not OK when the bookkeeping is inconsistent: every writing operation
-  // refuses with this status (FailedPrecondition naming the key) until it is
-  // repaired.
-  absl::Status bookkeeping_status;
-  // Entries in the history, and the newest few (oldest first).
-  uint64_t history_total = 0;
-  std::vector<HistoryEntry> recent_history;
-  // The last writer of `_migration_lock` (informational).
-  std::optional<std::string> last_lock_holder;
-  bool up_to_date() const {
-    return !in_flight && bookkeeping_status.ok() && plan_status.ok() &&
-           pending.empty() && !newer_than_supported &&
-           !(empty && !has_stored_version);
-  }
-};
-
-struct RunReport {
-  std::string run_id;
-  int from_version = 0;
-  int to_version = 0;
-  // True if an empty database was stamped (or, by Rollback(), unstamped).
-  bool stamped_empty = false;
-  // True if the run first finished a run that a crash or signal left.
-  bool resumed = false;
-  // What was done about the run in flight, when there was one.
-  std::optional<InFlightAction> in_flight_action;
-  std::vector<HistoryEntry> steps;
-};
-
-struct ItemFailure {
-  std::string key;  // Raw bytes.
-  std::string message;
-};
-
-struct DryRunStep {
-  int from = 0;
-  int to = 0;
-  std::vector<std::string> migrations;
-  uint64_t items_to_migrate = 0;  // Would be rewritten (or deleted).
-  uint64_t items_to_delete = 0;   // Of those, deleted.
-  uint64_t items_skipped = 0;
-  uint64_t items_ahead = 0;       // Of the skipped, above the step's version.
-  uint64_t items_failed = 0;
-  uint64_t bytes_to_write = 0;    // New values plus backups.
-  std::vector<ItemFailure> first_failures;  // At most 10.
-  // Prefixes under which no record exists.
-  std::vector<std::string> empty_prefixes;
-  // True for the step of a run in flight: only the records after its
-  // cursor are scanned, as Migrate() would.
-  bool resumes_in_flight = false;
-};
-
-struct DryRunReport {
-  int from_version = 0;
-  int to_version = 0;
-  // What Migrate() would do first about a run in flight. When it would
-  // finish a restore (every action but kResumeStep), Migrate() stops there,
-  // so no step is simulated.
-  std::optional<InFlightAction> in_flight_action;
-  // Migrate() would stamp the empty database with `to_version`.
-  bool would_stamp = false;
-  std::vector<DryRunStep> steps;
-  uint64_t records_scanned = 0;
-  absl::Duration elapsed;
-  // The scan and transform time measured here plus an estimate of the write
-  // time from the bytes to write. A rough guide, not a promise.
-  absl::Duration estimated_duration;
-  bool would_fail() const {
-    for (const auto& s : steps)
-      if (s.items_failed > 0) return true;
-    return false;
-  }
-};
-
-struct ValidationProblem {
-  std::string key;   // Raw bytes; empty for a file problem.
-  std::string file;  // Empty for a record problem.
-  std::string message;
-};
-
-struct ValidationReport {
-  uint64_t records_checked = 0;
-  uint64_t problem_count = 0;
-  std::vector<ValidationProblem> problems;  // At most 100.
-  // Records whose schema_version is above the version their prefix should
-  // carry (written by a newer binary?): migrate skips them too. Reported,
-  // not problems.
-  uint64_t ahead_count = 0;
-  std::vector<ValidationProblem> ahead;  // At most 100.
-  bool ok() const { return problem_count == 0; }
 };
 
 // What a refusal or failure is about, for a tool that adds its own hints
@@ -497,13 +239,16 @@ class Migrator {
   // version of the newest applied step that migrated its prefix.
   absl::StatusOr<ValidationReport> Validate() const;
 
-  const MigratorOptions& options() const { return options_; }
+  // Backup retention: deletes the readable backups `policy` lets go
+  // (see RetentionPolicy), oldest first, never the one of a run in flight
+  // nor an unreadable one; returns their ids.
+  absl::StatusOr<std::vector<std::string>> PruneBackups(
+      const RetentionPolicy& policy);
 
  private:
   class Impl;
-  explicit Migrator(std::unique_ptr<Impl> impl, MigratorOptions options);
+  explicit Migrator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  MigratorOptions options_;
 };
 
 }  // namespace rocksmigrate

@@ -4,10 +4,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -58,7 +61,38 @@ struct StartupOptions {
   // The pacing of the background part (the foreground part is unpaced: the
   // server is not serving yet). Ignored when MigratorOptions::pacer is set.
   PacingOptions pacing;
+  // False: migrate nothing; refuse (FailedPrecondition, nothing written)
+  // while any step is pending or a run is in flight, so that an operator
+  // runs `rocksmigrate migrate` first. An up-to-date database starts.
+  // Default: true.
+  bool auto_migrate = true;
+  // After the last step, check every record under a migrated prefix
+  // (Migrator::Validate()); problems fail the call (or the background run)
+  // with FailedPrecondition naming the first key. Reads every record.
+  // Default: false.
+  bool validate_after = false;
+  // After a successful run (and validation), delete the backups this
+  // policy lets go. A failure to prune is logged, never fatal; the deleted
+  // ids are in MigrationSnapshot::pruned_backups. Default: none.
+  std::optional<RetentionPolicy> backup_retention;
 };
+
+// StartupOptions from the environment, for containers (README
+// "Configuration from the environment"). Unset or empty variables keep the
+// defaults; a bad value is InvalidArgument naming the variable.
+//   ROCKSMIGRATE_AUTO_MIGRATE          on|off (also 1/0, true/false, yes/no)
+//   ROCKSMIGRATE_FOREGROUND_BUDGET     a duration: 0, 30s, 5m, inf
+//   ROCKSMIGRATE_WHEN_BUDGET_RUNS_OUT  refuse|background
+//   ROCKSMIGRATE_VALIDATE              on|off
+//   ROCKSMIGRATE_BACKUP_KEEP           N: retention keeps the newest N
+//   ROCKSMIGRATE_BACKUP_MAX_AGE        a duration (30d, 2w, 12h): retention
+//                                      deletes older backups
+//   ROCKSMIGRATE_PAUSE_FILE            PacingOptions::pause_file
+//   ROCKSMIGRATE_RECORDS_PER_SECOND    PacingOptions::records_per_second
+//                                      (0: unlimited)
+// `getenv` reads a variable (nullptr when unset); std::getenv by default.
+absl::StatusOr<StartupOptions> StartupOptionsFromEnvironment(
+    const std::function<const char*(const char*)>& getenv = nullptr);
 
 // What a MigrationHandle reports. A server serves its readiness and health
 // endpoints from it.
@@ -85,6 +119,8 @@ struct MigrationSnapshot {
   bool paused = false;
   // The final status once done, stopped or failed; OK before.
   absl::Status status;
+  // Backups StartupOptions::backup_retention deleted after the run.
+  std::vector<std::string> pruned_backups;
 };
 std::string ToString(MigrationSnapshot::Phase phase);
 
@@ -119,6 +155,8 @@ class MigrationHandle {
       rocksdb::DB*, const MigrationRegistry&, MigratorOptions, StartupOptions);
   MigrationHandle() = default;
   void Run(std::unique_ptr<Migrator> migrator);
+  // What follows a successful run: validation and retention.
+  absl::Status AfterRun(Migrator& migrator);
   void OnProgress(const Progress& p);
 
   std::shared_ptr<Pacer> pacer_;
@@ -128,6 +166,8 @@ class MigrationHandle {
   MigrationSnapshot snap_;  // Guarded by mu_.
   bool ended_ = false;      // Guarded by mu_.
   std::function<void(const Progress&)> user_progress_;
+  bool validate_after_ = false;
+  std::optional<RetentionPolicy> retention_;
   std::thread thread_;
 };
 

@@ -6,6 +6,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "src/duration_text.h"
 
 namespace rocksmigrate::cli {
 namespace {
@@ -20,16 +22,20 @@ struct CommandSpec {
 const std::map<std::string, CommandSpec>& Commands() {
   static const auto* commands = new std::map<std::string, CommandSpec>{
       {"status", {{"check"}, 0, 0, ""}},
+      {"health", {{}, 0, 0, ""}},
       {"migrate",
-       {{"to", "dry-run", "batch-size", "no-backup", "threads", "backup-cf"},
+       {{"to", "dry-run", "batch-size", "no-backup", "threads", "backup-cf",
+         "metrics-file"},
         0, 0, ""}},
-      {"rollback", {{"to"}, 0, 0, ""}},
-      {"abandon", {{}, 0, 0, ""}},
+      {"rollback", {{"to", "metrics-file"}, 0, 0, ""}},
+      {"abandon", {{"metrics-file"}, 0, 0, ""}},
+      {"metrics", {{"metrics-file"}, 0, 0, ""}},
       {"history", {{}, 0, 0, ""}},
       {"validate", {{}, 0, 0, ""}},
       {"backups",
-       {{"keep", "force"}, 1, 2,
-        "list | verify ID | delete ID [--force] | prune --keep N"}},
+       {{"keep", "older-than", "force"}, 1, 2,
+        "list | verify ID | delete ID [--force] | prune [--keep N] "
+        "[--older-than AGE]"}},
       {"repair",
        {{"confirm"}, 2, 2,
         "remove-key KEY --confirm | set-version N --confirm"}},
@@ -42,10 +48,10 @@ const std::map<std::string, CommandSpec>& Commands() {
 const std::map<std::string, bool>& KnownFlags() {
   static const auto* flags = new std::map<std::string, bool>{
       {"db", true},         {"migrations", true}, {"json", false},
-      {"help", false},      {"check", false},     {"to", true},
+      {"help", false},      {"version", false},   {"check", false},     {"to", true},
       {"dry-run", false},   {"batch-size", true}, {"no-backup", false},
-      {"threads", true},    {"keep", true},       {"prefix", true},
-      {"backup-cf", true},  {"force", false},     {"confirm", false},
+      {"threads", true},    {"keep", true},       {"older-than", true},       {"prefix", true},
+      {"backup-cf", true},  {"force", false},      {"metrics-file", true},     {"confirm", false},
   };
   return *flags;
 }
@@ -54,9 +60,51 @@ absl::Status Usage(const std::string& problem) {
   return absl::InvalidArgumentError(problem);
 }
 
+// Other names of commands: the name operators of servers know.
+const std::map<std::string, std::string>& Aliases() {
+  static const auto* aliases =
+      new std::map<std::string, std::string>{{"migration-status", "status"}};
+  return *aliases;
+}
+
+// A flag's default from the environment (ROCKSMIGRATE_DB...), unless the
+// command line gave the flag.
+absl::Status FromEnvironment(const GetEnv& getenv, Invocation* inv,
+                             const std::map<std::string, std::string>& flags) {
+  if (!getenv) return absl::OkStatus();
+  if (flags.count("db") == 0) {
+    if (const char* v = getenv("ROCKSMIGRATE_DB"); v != nullptr && *v != 0) {
+      inv->db = v;
+    }
+  }
+  if (flags.count("migrations") == 0) {
+    if (const char* v = getenv("ROCKSMIGRATE_MIGRATIONS");
+        v != nullptr && *v != 0) {
+      inv->migrations_dir = v;
+      inv->migrations_given = true;
+    }
+  }
+  if (flags.count("json") == 0) {
+    if (const char* v = getenv("ROCKSMIGRATE_JSON"); v != nullptr && *v != 0) {
+      const std::string value = v;
+      if (value == "1" || value == "true" || value == "yes" || value == "on") {
+        inv->json = true;
+      } else if (value != "0" && value != "false" && value != "no" &&
+                 value != "off") {
+        return Usage(absl::StrCat(
+            "environment variable ROCKSMIGRATE_JSON is \"", value,
+            "\"; set it to 1 (or true, yes, on) or 0 (false, no, off), or "
+            "unset it"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<Invocation> ParseArgs(int argc, char** argv) {
+absl::StatusOr<Invocation> ParseArgs(int argc, char** argv,
+                                     const GetEnv& getenv) {
   Invocation inv;
   std::vector<std::string> positionals;
   std::map<std::string, std::string> flags;
@@ -95,6 +143,7 @@ absl::StatusOr<Invocation> ParseArgs(int argc, char** argv) {
     }
   }
 
+  if (absl::Status s = FromEnvironment(getenv, &inv, flags); !s.ok()) return s;
   for (auto it = flags.begin(); it != flags.end();) {
     const std::string& name = it->first;
     if (name == "db") {
@@ -110,16 +159,21 @@ absl::StatusOr<Invocation> ParseArgs(int argc, char** argv) {
       inv.json = true;
     } else if (name == "help") {
       inv.help = true;
+    } else if (name == "version") {
+      inv.version = true;
     } else {
       ++it;
       continue;
     }
     it = flags.erase(it);
   }
-  if (inv.help) return inv;
+  if (inv.help || inv.version) return inv;
 
   if (positionals.empty()) return Usage("no command given");
   inv.command = positionals.front();
+  if (auto alias = Aliases().find(inv.command); alias != Aliases().end()) {
+    inv.command = alias->second;
+  }
   inv.args.assign(positionals.begin() + 1, positionals.end());
   auto spec = Commands().find(inv.command);
   if (spec == Commands().end()) {
@@ -155,6 +209,18 @@ absl::StatusOr<std::optional<int64_t>> IntFlag(const Invocation& inv,
                               " to ", max, ", not \"", it->second, "\""));
   }
   return std::optional<int64_t>(value);
+}
+
+absl::StatusOr<std::optional<absl::Duration>> AgeFlag(const Invocation& inv,
+                                                      const std::string& flag) {
+  auto it = inv.flags.find(flag);
+  if (it == inv.flags.end()) return std::optional<absl::Duration>();
+  std::optional<absl::Duration> d = ParseDurationText(it->second);
+  if (!d || *d <= absl::ZeroDuration() || *d == absl::InfiniteDuration()) {
+    return Usage(absl::StrCat("--", flag, " needs an age such as 30d, 2w, 12h "
+                              "or 90m, not \"", it->second, "\""));
+  }
+  return d;
 }
 
 }  // namespace rocksmigrate::cli

@@ -1,12 +1,29 @@
-// `backups list | verify ID | delete ID [--force] | prune --keep N`.
+// `backups list | verify ID | delete ID [--force] |
+// prune [--keep N] [--older-than AGE]`.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "rocksmigrate/status_macros.h"
 #include "tools/cli/command_util.h"
 #include "tools/cli/format.h"
 
 namespace rocksmigrate::cli {
+namespace {
+
+// "3d4h" from a backup's created_at to now; "?" when unreadable.
+std::string AgeOf(const BackupInfo& b) {
+  absl::Time created;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", b.created_at,
+                       absl::UTCTimeZone(), &created, &err)) {
+    return "?";
+  }
+  return HumanDuration(absl::Now() - created);
+}
+
+}  // namespace
 
 absl::StatusOr<Outcome> RunBackups(CommandContext& ctx) {
   const std::string& action = ctx.inv.args[0];
@@ -16,12 +33,17 @@ absl::StatusOr<Outcome> RunBackups(CommandContext& ctx) {
       ctx.inv.args.size() != (takes_id ? 2u : 1u)) {
     return absl::InvalidArgumentError(
         "usage: backups list | backups verify ID | backups delete ID "
-        "[--force] | backups prune --keep N");
+        "[--force] | backups prune [--keep N] [--older-than AGE]");
   }
-  if (ctx.inv.Has("keep") != (action == "prune")) {
-    return absl::InvalidArgumentError(action == "prune"
-                                          ? "backups prune needs --keep N"
-                                          : "--keep only goes with prune");
+  if (action == "prune" && !ctx.inv.Has("keep") && !ctx.inv.Has("older-than")) {
+    return absl::InvalidArgumentError(
+        "backups prune needs --keep N (the newest N stay), --older-than AGE "
+        "(e.g. 30d, 12h: older ones go) or both (--keep is then a floor); "
+        "nothing was deleted");
+  }
+  if (action != "prune" && (ctx.inv.Has("keep") || ctx.inv.Has("older-than"))) {
+    return absl::InvalidArgumentError(
+        "--keep and --older-than only go with backups prune");
   }
   if (ctx.inv.Has("force") && action != "delete") {
     return absl::InvalidArgumentError("--force only goes with backups delete");
@@ -42,6 +64,7 @@ absl::StatusOr<Outcome> RunBackups(CommandContext& ctx) {
       ctx.out << "no backups in " << ctx.inv.db << '\n';
       return Outcome::kDone;
     }
+    uint64_t total_bytes = 0;
     for (const BackupInfo& b : backups) {
       const std::string where =
           b.column_family == kDefaultColumnFamilyName
@@ -53,12 +76,16 @@ absl::StatusOr<Outcome> RunBackups(CommandContext& ctx) {
                                    EscapeText(b.problem), where);
         continue;
       }
-      ctx.out << absl::StrFormat("%-28s v%d -> v%d  %-24s  %s records  %s  %s%s\n",
-                                 b.id, b.from, b.to, b.created_at,
-                                 FormatCount(b.item_count),
-                                 b.complete ? "complete" : "INCOMPLETE",
-                                 PrefixList(b.prefixes), where);
+      ctx.out << absl::StrFormat(
+          "%-28s v%d -> v%d  %-24s (%s ago)  %s records  %s  %s  %s%s\n",
+          b.id, b.from, b.to, b.created_at, AgeOf(b), FormatCount(b.item_count),
+          FormatBytes(b.approximate_bytes),
+          b.complete ? "complete" : "INCOMPLETE", PrefixList(b.prefixes),
+          where);
+      total_bytes += b.approximate_bytes;
     }
+    ctx.out << backups.size() << " backup" << (backups.size() == 1 ? "" : "s")
+            << ", about " << FormatBytes(total_bytes) << '\n';
     return Outcome::kDone;
   }
 
@@ -113,12 +140,24 @@ absl::StatusOr<Outcome> RunBackups(CommandContext& ctx) {
   }
   RM_ASSIGN_OR_RETURN(std::optional<int64_t> keep,
                       IntFlag(ctx.inv, "keep", 0, 1000000000));
+  RM_ASSIGN_OR_RETURN(std::optional<absl::Duration> older_than,
+                      AgeFlag(ctx.inv, "older-than"));
+  RetentionPolicy policy;
+  policy.keep = static_cast<size_t>(keep.value_or(0));
+  policy.older_than = older_than;
   RM_ASSIGN_OR_RETURN(std::vector<std::string> deleted,
-                      opened.migrator->PruneBackups(static_cast<size_t>(*keep)));
+                      opened.migrator->PruneBackups(policy));
   if (ctx.inv.json) {
     PrintJson(ctx, Json{{"deleted", deleted}});
   } else if (deleted.empty()) {
-    ctx.out << "nothing to prune: at most " << *keep << " backups\n";
+    ctx.out << "nothing to prune: ";
+    if (older_than) {
+      ctx.out << "no backup older than " << ctx.inv.flags.at("older-than");
+      if (keep) ctx.out << " beyond the newest " << *keep;
+      ctx.out << '\n';
+    } else {
+      ctx.out << "at most " << *keep << " backups\n";
+    }
   } else {
     for (const std::string& id : deleted) {
       ctx.out << "deleted backup " << id << '\n';

@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "rocksmigrate/declarative.h"
+#include "rocksmigrate/version.h"
 #include "tools/cli/args.h"
 #include "tools/cli/command_util.h"
 #include "tools/cli/commands.h"
@@ -24,6 +26,10 @@ commands:
   status [--check]             current and target version, pending steps, any
                                run in flight, backups, the last history entries
                                --check: exit 0 if up to date, 4 if pending
+                               (alias: migration-status)
+  health                       one line for readiness probes: exit 0 ready,
+                               4 pending or running, 3 refused, 1 last run
+                               failed; reads only the bookkeeping keys
   migrate [--to N]             apply pending steps (default: up to the newest)
           [--dry-run]          report what migrate would do, write nothing
           [--batch-size N]     records per committed batch (default 1000)
@@ -31,15 +37,26 @@ commands:
           [--threads N]        transform threads (default: one per core)
           [--backup-cf NAME]   keep this run's backups in column family NAME
                                (created if missing; default: the default one)
+          [--metrics-file PATH]
+                               keep PATH a Prometheus textfile of the run
+                               (rewritten atomically every second)
   rollback --to N              go back to version N by restoring from backups
+          [--metrics-file PATH]
   abandon                      give up the run in flight: restore its records
+          [--metrics-file PATH]
                                from its backup, record it as aborted
+  metrics [--metrics-file PATH]
+                               the Prometheus metrics of the database's
+                               migrations, on stdout or written to PATH
   history                      every step of every run
   validate                     every record under migrated prefixes parses and
                                carries its version; applied files unchanged
-  backups list | verify ID | delete ID [--force] | prune --keep N
+  backups list | verify ID | delete ID [--force]
+          | prune [--keep N] [--older-than AGE]
+                               list shows each backup's age and size;
                                --force deletes a backup whose manifest is
-                               unreadable
+                               unreadable; prune deletes backups older than
+                               AGE (30d, 12h, 2w), keeping the newest N
   repair remove-key KEY --confirm
                                remove a bookkeeping key that cannot be trusted
   repair set-version N --confirm
@@ -51,8 +68,14 @@ global flags (before or after the command):
   --migrations DIR    declarative migration files (default: ./migrations)
   --json              print one JSON document on stdout
   --help              this text
+  --version           the version of this build
 
-status, history, validate, backups list/verify and migrate --dry-run only
+environment (a flag on the command line wins):
+  ROCKSMIGRATE_DB          default of --db
+  ROCKSMIGRATE_MIGRATIONS  default of --migrations
+  ROCKSMIGRATE_JSON        1/true/yes/on: --json; 0/false/no/off: not
+
+status, health, history, validate, backups list/verify and migrate --dry-run only
 read, and work while a server holds the database. The other commands need
 the database to themselves. A refusal (exit 3) names the key, file or backup
 and the command that gets out of it; see the README's "When something is
@@ -94,6 +117,8 @@ int ExitCodeFor(const absl::StatusOr<Outcome>& result) {
         return kExitPending;
       case Outcome::kProblems:
         return kExitFailed;
+      case Outcome::kRefused:
+        return kExitRefused;
     }
     return kExitFailed;
   }
@@ -112,13 +137,18 @@ int ExitCodeFor(const absl::StatusOr<Outcome>& result) {
 
 int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
            MigrationRegistry* cxx_migrations) {
-  absl::StatusOr<Invocation> parsed = ParseArgs(argc, argv);
+  absl::StatusOr<Invocation> parsed = ParseArgs(
+      argc, argv, [](const char* name) { return std::getenv(name); });
   if (!parsed.ok()) {
     return Finish(parsed.status(), nullptr, false, out, err);
   }
   const Invocation& inv = *parsed;
   if (inv.help) {
     out << kUsage;
+    return kExitOk;
+  }
+  if (inv.version) {
+    out << "rocksmigrate " << kVersion << '\n';
     return kExitOk;
   }
   if (inv.db.empty() && inv.command != "create") {
@@ -161,6 +191,10 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
       result = loaded;
     } else if (inv.command == "status") {
       result = RunStatus(ctx);
+    } else if (inv.command == "health") {
+      result = RunHealth(ctx);
+    } else if (inv.command == "metrics") {
+      result = RunMetrics(ctx);
     } else if (inv.command == "migrate") {
       result = RunMigrate(ctx);
     } else if (inv.command == "rollback") {

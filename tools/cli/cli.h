@@ -22,8 +22,10 @@ inline constexpr int kExitInterrupted = 5;  // Signal; resumable.
 enum class Outcome {
   kDone,      // Success: exit 0.
   kPending,   // `status --check` found pending work: exit 4.
-  kProblems,  // `validate` found problems, a dry run found failing items:
-              // exit 1.
+  kProblems,  // `validate` found problems, a dry run found failing items,
+              // `health` found the last run failed: exit 1.
+  kRefused,   // `health` found a newer schema or untrusted bookkeeping:
+              // exit 3 (its line on stdout already says why).
 };
 
 // The one mapping from a command's result to the process exit code:

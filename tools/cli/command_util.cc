@@ -89,6 +89,12 @@ void PrintJson(CommandContext& ctx, const Json& doc) {
   ctx.printed_json = true;
 }
 
+std::string FlagOr(const CommandContext& ctx, const std::string& flag,
+                   const std::string& otherwise) {
+  auto it = ctx.inv.flags.find(flag);
+  return it == ctx.inv.flags.end() ? otherwise : it->second;
+}
+
 absl::StatusOr<Opened> Open(CommandContext& ctx, OpenMode mode,
                             MigratorOptions options,
                             const std::string& create_cf) {

@@ -25,6 +25,10 @@ std::string Cmd(const CommandContext& ctx, const std::string& rest);
 
 void PrintJson(CommandContext& ctx, const Json& doc);
 
+// The value of command flag `flag`, or `otherwise` when it is absent.
+std::string FlagOr(const CommandContext& ctx, const std::string& flag,
+                   const std::string& otherwise = "");
+
 struct Opened {
   std::unique_ptr<DbHandle> handle;
   std::unique_ptr<Migrator> migrator;

@@ -126,6 +126,7 @@ Json BackupToJson(const BackupInfo& backup) {
   j["item_count"] = backup.item_count;
   j["complete"] = backup.complete;
   j["run_id"] = backup.run_id;
+  j["approximate_bytes"] = backup.approximate_bytes;
   return j;
 }
 

@@ -9,6 +9,7 @@
 #include "rocksmigrate/status_macros.h"
 #include "tools/cli/command_util.h"
 #include "tools/cli/format.h"
+#include "tools/cli/metrics_file.h"
 #include "tools/cli/progress.h"
 
 namespace rocksmigrate::cli {
@@ -66,13 +67,19 @@ absl::StatusOr<RunReport> RunRestoring(
     CommandContext& ctx,
     const std::function<absl::StatusOr<RunReport>(Migrator&)>& call) {
   ProgressReporter reporter(ctx.err, ctx.terminal);
+  MetricsFile metrics(FlagOr(ctx, "metrics-file"), ctx.err);
   MigratorOptions options;
-  options.on_progress = [&reporter](const Progress& p) { reporter.Report(p); };
+  options.on_progress = [&reporter, &metrics](const Progress& p) {
+    reporter.Report(p);
+    metrics.OnProgress(p);
+  };
   ScopedStopSignals signals;
   options.stop_requested = signals.flag();
   RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadWrite, options));
+  RM_RETURN_IF_ERROR(metrics.Start(opened, ctx.registry));
   absl::StatusOr<RunReport> result = call(*opened.migrator);
   reporter.Finish();
+  metrics.Finish();
   return result;
 }
 
@@ -194,10 +201,11 @@ absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx) {
     }
   }
   if (ctx.inv.Has("dry-run")) {
-    if (ctx.inv.Has("no-backup") || !backup_cf.empty()) {
+    if (ctx.inv.Has("no-backup") || !backup_cf.empty() ||
+        ctx.inv.Has("metrics-file")) {
       return absl::InvalidArgumentError(
-          "--dry-run writes nothing; --no-backup and --backup-cf make no "
-          "sense with it");
+          "--dry-run writes nothing; --no-backup, --backup-cf and "
+          "--metrics-file make no sense with it");
     }
     return RunDryRun(ctx, target, std::move(options));
   }
@@ -207,12 +215,17 @@ absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx) {
   }
 
   ProgressReporter reporter(ctx.err, ctx.terminal);
-  options.on_progress = [&reporter](const Progress& p) { reporter.Report(p); };
+  MetricsFile metrics(FlagOr(ctx, "metrics-file"), ctx.err);
+  options.on_progress = [&reporter, &metrics](const Progress& p) {
+    reporter.Report(p);
+    metrics.OnProgress(p);
+  };
   options.backup = !ctx.inv.Has("no-backup");
   ScopedStopSignals signals;
   options.stop_requested = signals.flag();
   RM_ASSIGN_OR_RETURN(Opened opened,
                       Open(ctx, OpenMode::kReadWrite, options, backup_cf));
+  RM_RETURN_IF_ERROR(metrics.Start(opened, ctx.registry));
   RM_ASSIGN_OR_RETURN(DatabaseState state, opened.migrator->Inspect());
   if (!options.backup) {
     ctx.err << "warning: --no-backup: records are rewritten without backups; "
@@ -231,6 +244,7 @@ absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx) {
 
   absl::StatusOr<RunReport> result = opened.migrator->Migrate(target);
   reporter.Finish();
+  metrics.Finish();
   if (!result.ok()) {
     const absl::Status& s = result.status();
     switch (s.code()) {

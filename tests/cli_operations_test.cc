@@ -1,0 +1,207 @@
+// The operations surface of the admin tool, end to end on the real binary:
+// `health` for probes, `--version`, the `migration-status` alias, the
+// ROCKSMIGRATE_* environment, backup retention and the metrics file.
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "rocksmigrate/json_migration.h"
+#include "tests/cli_test_util.h"
+
+namespace rocksmigrate {
+namespace testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+Json ParseJson(const std::string& text) {
+  Json j = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << "not one JSON document: " << text;
+  return j;
+}
+
+class CliOperationsTest : public ToolTest {
+ protected:
+  void MakeTasks(int n, std::map<std::string, std::string> extra = {}) {
+    for (int i = 1; i <= n; ++i) {
+      extra[absl::StrFormat("task:%04d", i)] = absl::StrFormat(
+          R"({"id":%d,"title":"Task %d","status":"open","priority":1,"schema_version":1})",
+          i, i);
+    }
+    LdbPut(db_, extra);
+  }
+};
+
+TEST_F(CliOperationsTest, HealthSaysReadyPendingFailedRefusedWithExitCodes) {
+  MakeTasks(5);
+  RunResult pending = Tool({"health"});
+  EXPECT_EQ(pending.exit_code, 4) << pending.err;
+  EXPECT_THAT(pending.out, StartsWith("pending: v1 -> v2, 1 step\n"));
+  Json doc = ParseJson(Tool({"--json", "health"}).out);
+  EXPECT_EQ(doc["health"], "pending");
+  EXPECT_EQ(doc["exit_code"], 4);
+  EXPECT_EQ(doc["current_version"], 1);
+  EXPECT_EQ(doc["target_version"], 2);
+  EXPECT_EQ(doc["pending_steps"], 1);
+
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 0);
+  RunResult ready = Tool({"health"});
+  EXPECT_EQ(ready.exit_code, 0) << ready.err;
+  EXPECT_EQ(ready.out, "ready: v2\n");
+  EXPECT_EQ(ready.err, "");
+  // The alias operators know.
+  EXPECT_EQ(Tool({"migration-status", "--check"}).exit_code, 0);
+
+  // A newer schema: refused, exit 3, one line on stdout, nothing written.
+  LdbPut(db_, {{"_schema_version", "7"}});
+  const std::string before = LdbScan(db_);
+  RunResult newer = Tool({"health"});
+  EXPECT_EQ(newer.exit_code, 3);
+  // (After a recorded step, a v7 the history does not explain is also
+  // bookkeeping that cannot be trusted.)
+  EXPECT_THAT(newer.out, StartsWith("refused: "));
+  EXPECT_THAT(newer.out, HasSubstr("v7"));
+  EXPECT_EQ(LdbScan(db_), before);
+
+  // Damaged bookkeeping: refused, naming the key.
+  LdbPut(db_, {{"_schema_version", "two"}});
+  RunResult damaged = Tool({"--json", "health"});
+  EXPECT_EQ(damaged.exit_code, 3);
+  Json d = ParseJson(damaged.out);
+  EXPECT_EQ(d["health"], "refused");
+  EXPECT_THAT(d["summary"].get<std::string>(), HasSubstr("_schema_version"));
+}
+
+TEST_F(CliOperationsTest, HealthSaysFailedAfterAnItemError) {
+  MakeTasks(5, {{"task:0003x", R"({"id":"x","schema_version":"one"})"}});
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 1);
+  RunResult failed = Tool({"health"});
+  EXPECT_EQ(failed.exit_code, 1) << failed.out;
+  EXPECT_THAT(failed.out, StartsWith("failed: step v1 -> v2 failed at "));
+  EXPECT_THAT(failed.out, HasSubstr("task:0003x"));
+  EXPECT_EQ(failed.out.find('\n'), failed.out.size() - 1) << "one line";
+}
+
+TEST_F(CliOperationsTest, HealthOfAMissingDatabaseIsAnError) {
+  RunResult r = Tool({"health"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("error: "));
+}
+
+TEST_F(CliOperationsTest, VersionPrintsTheBuildsVersion) {
+  RunResult r = RunTool({"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, ::testing::MatchesRegex("rocksmigrate [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+}
+
+TEST_F(CliOperationsTest, EnvironmentNamesTheDatabaseAndFlagsWin) {
+  MakeTasks(3);
+  RunResult env = RunProgram(
+      "/usr/bin/env", {absl::StrCat("ROCKSMIGRATE_DB=", db_),
+                       absl::StrCat("ROCKSMIGRATE_MIGRATIONS=", migrations_),
+                       "ROCKSMIGRATE_JSON=1", ROCKSMIGRATE_BIN, "health"});
+  EXPECT_EQ(env.exit_code, 4) << env.err;
+  EXPECT_EQ(ParseJson(env.out)["health"], "pending");
+
+  // --db on the command line wins over the variable.
+  RunResult wins = RunProgram(
+      "/usr/bin/env", {"ROCKSMIGRATE_DB=/nonexistent/db",
+                       absl::StrCat("ROCKSMIGRATE_MIGRATIONS=", migrations_),
+                       ROCKSMIGRATE_BIN, "--db", db_, "health"});
+  EXPECT_EQ(wins.exit_code, 4) << wins.err;
+
+  RunResult bad = RunProgram(
+      "/usr/bin/env", {"ROCKSMIGRATE_JSON=sometimes", ROCKSMIGRATE_BIN,
+                       "--db", db_, "health"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("ROCKSMIGRATE_JSON"));
+}
+
+TEST_F(CliOperationsTest, MetricsFileDuringARealRunPassesPromtool) {
+  MakeTasks(3000);
+  const std::string metrics = dir_.Sub("rocksmigrate.prom");
+  RunResult r = Tool({"migrate", "--batch-size", "100", "--metrics-file", metrics});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = ReadFileOrDie(metrics);
+  EXPECT_THAT(text, HasSubstr("\nrocksmigrate_schema_version 2\n"));
+  EXPECT_THAT(text, HasSubstr("\nrocksmigrate_records_migrated_total 3000\n"));
+  EXPECT_THAT(text, HasSubstr("\nrocksmigrate_batches_committed_total 30\n"));
+  EXPECT_THAT(text, HasSubstr("\nrocksmigrate_health{state=\"ready\"} 1\n"));
+  RunResult check = RunProgram("/bin/sh", {"-c", absl::StrCat(
+      PROMTOOL_BIN, " check metrics < ", metrics)});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err << text;
+  // No temporary file is left beside it.
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+    left.push_back(e.path().filename().string());
+  }
+  for (const std::string& name : left) {
+    EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
+  }
+
+  // `metrics` prints the same families on stdout; --json the snapshot.
+  RunResult printed = Tool({"metrics"});
+  EXPECT_EQ(printed.exit_code, 0);
+  EXPECT_THAT(printed.out, HasSubstr("# TYPE rocksmigrate_records_migrated_total counter"));
+  Json doc = ParseJson(Tool({"--json", "metrics"}).out);
+  EXPECT_EQ(doc["records_migrated_total"], 3000);
+  EXPECT_EQ(doc["health"], "ready");
+}
+
+TEST_F(CliOperationsTest, UnwritableMetricsFileIsRefusedBeforeAnyWrite) {
+  MakeTasks(5);
+  const std::string before = LdbScan(db_);
+  RunResult r = Tool({"migrate", "--metrics-file", "/nonexistent/dir/m.prom"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("/nonexistent/dir/m.prom"));
+  EXPECT_THAT(r.err, HasSubstr("nothing was migrated"));
+  EXPECT_EQ(LdbScan(db_), before);
+  RunResult dry = Tool({"migrate", "--dry-run", "--metrics-file", dir_.Sub("m")});
+  EXPECT_EQ(dry.exit_code, 2);
+}
+
+TEST_F(CliOperationsTest, BackupsListShowsSizesAndPruneOlderThan) {
+  MakeTasks(4);
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 0);
+  RunResult list = Tool({"backups", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("ago\\)"));
+  EXPECT_THAT(list.out, HasSubstr("1 backup, about "));
+  Json backups = ParseJson(Tool({"--json", "backups", "list"}).out)["backups"];
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_TRUE(backups[0]["approximate_bytes"].is_number_unsigned());
+
+  // Younger than a day: kept.
+  RunResult young = Tool({"backups", "prune", "--older-than", "1d"});
+  EXPECT_EQ(young.exit_code, 0) << young.err;
+  EXPECT_THAT(young.out, HasSubstr("nothing to prune: no backup older than 1d"));
+  ASSERT_EQ(ParseJson(Tool({"--json", "backups", "list"}).out)["backups"].size(), 1u);
+  // Bad ages are usage errors that delete nothing.
+  for (const char* bad : {"0", "-1d", "soon", "inf"}) {
+    RunResult r = Tool({"backups", "prune", "--older-than", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_THAT(r.err, HasSubstr("--older-than needs an age")) << bad;
+  }
+  RunResult none = Tool({"backups", "prune"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_THAT(none.err, HasSubstr("nothing was deleted"));
+  ASSERT_EQ(ParseJson(Tool({"--json", "backups", "list"}).out)["backups"].size(), 1u);
+  // Older than one second, once a second has passed: deleted.
+  sleep(2);
+  RunResult old = Tool({"--json", "backups", "prune", "--older-than", "1s"});
+  ASSERT_EQ(old.exit_code, 0) << old.err;
+  EXPECT_EQ(ParseJson(old.out)["deleted"].size(), 1u);
+  EXPECT_EQ(ParseJson(Tool({"--json", "backups", "list"}).out)["backups"].size(), 0u);
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace rocksmigrate
