@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "rocksmigrate/json_migration.h"
 #include "rocksmigrate/status_macros.h"
 #include "src/json_patch.h"
 #include "src/json_tree.h"
@@ -214,7 +215,8 @@ absl::StatusOr<std::vector<std::unique_ptr<Migration>>> LoadMigrationDir(
   for (const fs::directory_entry& entry : it) {
     const std::string name = entry.path().filename();
     // Editors' hidden backup files are not migrations.
-    if (name.empty() || name[0] == '.' || !absl::EndsWith(name, ".json")) {
+    if (name.empty() || name[0] == '.' || !absl::EndsWith(name, ".json") ||
+        name == kBaselineFileName) {
       continue;
     }
     std::error_code type_ec;
@@ -247,10 +249,57 @@ absl::StatusOr<std::vector<std::unique_ptr<Migration>>> LoadMigrationDir(
   return migrations;
 }
 
+namespace {
+
+// Reads `dir/baseline.json` into the registry's supported-version window.
+absl::Status ApplyBaselineFile(const std::string& dir,
+                               MigrationRegistry* registry) {
+  const std::string path =
+      (std::filesystem::path(dir) / kBaselineFileName).string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return absl::OkStatus();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in.good() && !in.eof()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": cannot read: ", std::strerror(errno)));
+  }
+  auto bad = [&path](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": ", what, "; expected {\"oldest_supported_version\": N, "
+        "\"upgrade_hint\": \"...\"} (the hint is optional)"));
+  };
+  const Json j = Json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    if (key != "oldest_supported_version" && key != "upgrade_hint") {
+      return bad(absl::StrCat("unknown field \"", key, "\""));
+    }
+  }
+  auto version = j.find("oldest_supported_version");
+  if (version == j.end() || !version->is_number_integer() ||
+      version->get<int64_t>() < 1 || version->get<int64_t>() > 1000000000) {
+    return bad("field \"oldest_supported_version\" must be an integer >= 1");
+  }
+  std::string hint;
+  if (auto h = j.find("upgrade_hint"); h != j.end()) {
+    if (!h->is_string()) return bad("field \"upgrade_hint\" must be a string");
+    hint = h->get<std::string>();
+  }
+  absl::Status s = registry->SetOldestSupportedVersion(
+      static_cast<int>(version->get<int64_t>()), std::move(hint));
+  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status RegisterMigrationDir(const std::string& dir,
                                   MigrationRegistry* registry) {
   RM_ASSIGN_OR_RETURN(std::vector<std::unique_ptr<Migration>> migrations,
                       LoadMigrationDir(dir));
+  RM_RETURN_IF_ERROR(ApplyBaselineFile(dir, registry));
   for (std::unique_ptr<Migration>& migration : migrations) {
     const std::string file =
         (std::filesystem::path(dir) / migration->source_file()).string();

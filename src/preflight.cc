@@ -67,8 +67,7 @@ StatusSubject SubjectOf(const absl::Status& status) {
 }
 
 int Migrator::Impl::NewestVersion() const {
-  return registry_->empty() ? options_.baseline_version
-                            : registry_->newest_version();
+  return registry_->target_version(options_.baseline_version);
 }
 
 absl::StatusOr<Migrator::Impl::Snapshot> Migrator::Impl::ReadSnapshot() const {

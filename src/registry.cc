@@ -32,6 +32,13 @@ absl::Status MigrationRegistry::Register(std::unique_ptr<Migration> migration) {
         rocksmigrate::Describe(m), ": goes from v", m.from(), " to v", m.to(),
         "; a migration must go up by exactly one version"));
   }
+  if (m.from() < oldest_supported_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        rocksmigrate::Describe(m), ": goes from v", m.from(),
+        ", below the oldest supported version v", oldest_supported_,
+        " (the baseline); delete it (its step is squashed) or lower the "
+        "baseline"));
+  }
   const std::string prefix = m.prefix();
   if (!prefix.empty() && prefix[0] == '_') {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -81,12 +88,46 @@ int MigrationRegistry::newest_version() const {
   return steps_.rbegin()->second.to;
 }
 
+int MigrationRegistry::target_version(int fallback) const {
+  if (!steps_.empty()) return std::max(newest_version(), oldest_supported_);
+  return oldest_supported_ > 0 ? oldest_supported_ : fallback;
+}
+
+absl::Status MigrationRegistry::SetOldestSupportedVersion(
+    int version, std::string upgrade_hint) {
+  if (version < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the oldest supported version must be at least 1, not ", version));
+  }
+  if (!steps_.empty() && oldest_version() < version) {
+    const Step& low = steps_.begin()->second;
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the oldest supported version v", version, " is above step ",
+        low.Describe(), ", which is registered; delete the migrations below v",
+        version, " (they are squashed) or lower the version"));
+  }
+  oldest_supported_ = version;
+  upgrade_hint_ = std::move(upgrade_hint);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Step>> MigrationRegistry::PlanPath(int from,
                                                               int to) const {
   if (from >= to) {
     return absl::InvalidArgumentError(absl::StrCat(
         "cannot plan a path from v", from, " to v", to,
         ": migrations only go up (Migrator::Rollback goes down)"));
+  }
+  if (from < oldest_supported_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database is at v", from, ", below v", oldest_supported_,
+        ", the oldest version this binary migrates from (its migrations "
+        "below v", oldest_supported_, " were squashed); ",
+        upgrade_hint_.empty()
+            ? absl::StrCat("bring it to v", oldest_supported_,
+                           " with an earlier release first")
+            : upgrade_hint_,
+        "; nothing was written"));
   }
   std::vector<Step> path;
   for (int v = from; v < to; ++v) {

@@ -32,9 +32,8 @@ absl::StatusOr<std::unique_ptr<UpgradingReader>> UpgradingReader::Create(
   if (baseline_version < 0) {
     return absl::InvalidArgumentError("the baseline version must be >= 0");
   }
-  const int to = registry->empty() ? baseline_version
-                                   : std::max(baseline_version,
-                                              registry->newest_version());
+  const int to =
+      std::max(baseline_version, registry->target_version(baseline_version));
   std::unique_ptr<UpgradingReader> reader(
       new UpgradingReader(db, registry, baseline_version, to));
   RM_RETURN_IF_ERROR(reader->Refresh());

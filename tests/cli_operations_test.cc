@@ -202,6 +202,70 @@ TEST_F(CliOperationsTest, BackupsListShowsSizesAndPruneOlderThan) {
   EXPECT_EQ(ParseJson(Tool({"--json", "backups", "list"}).out)["backups"].size(), 0u);
 }
 
+// A v2 -> v3 file for the Task records.
+constexpr char kTaskV3File[] = R"({
+  "from": 2, "to": 3, "name": "task_add_owner", "prefix": "task:",
+  "patch": [{"op": "add", "path": "/owner", "value": null}]
+})";
+
+TEST_F(CliOperationsTest, BaselineFileRefusesOlderDatabasesAndLetsSquashedFilesGo) {
+  MakeTasks(4);
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 0);  // v2, by 0002.
+  // The squash: 0002 deleted, a baseline at v2, a new step 0003.
+  const std::string squashed = dir_.Sub("squashed");
+  std::filesystem::create_directory(squashed);
+  WriteFileOrDie(squashed + "/baseline.json",
+                 R"({"oldest_supported_version": 2,
+                     "upgrade_hint": "upgrade through release 1.4 first"})");
+  WriteFileOrDie(squashed + "/0003_task_add_owner.json", kTaskV3File);
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", db_, "--migrations", squashed});
+    return RunTool(args);
+  };
+  RunResult up = with({"migrate"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_EQ(with({"health"}).out, "ready: v3\n");
+  // The applied 0002 is gone on purpose: validate does not call it a problem.
+  RunResult valid = with({"validate"});
+  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+
+  // A database still at v1: refused before any write, naming the versions
+  // and the hint, exit 3 for migrate, status --check and health.
+  const std::string old_db = dir_.Sub("old-db");
+  std::map<std::string, std::string> v1;
+  v1["task:0001"] = R"({"id":1,"schema_version":1})";
+  LdbPut(old_db, v1);
+  const std::string before = LdbScan(old_db);
+  RunResult m = RunTool({"--db", old_db, "--migrations", squashed, "migrate"});
+  EXPECT_EQ(m.exit_code, 3) << m.err;
+  EXPECT_THAT(m.err, HasSubstr("at v1, below v2, the oldest version"));
+  EXPECT_THAT(m.err, HasSubstr("upgrade through release 1.4 first"));
+  EXPECT_EQ(LdbScan(old_db), before);
+  EXPECT_EQ(RunTool({"--db", old_db, "--migrations", squashed, "status",
+                     "--check"}).exit_code, 3);
+  RunResult h = RunTool({"--db", old_db, "--migrations", squashed, "health"});
+  EXPECT_EQ(h.exit_code, 3);
+  EXPECT_THAT(h.out, StartsWith("refused: "));
+  EXPECT_EQ(LdbScan(old_db), before);
+}
+
+TEST_F(CliOperationsTest, BadBaselineFilesAreNamedAndNothingIsTouched) {
+  MakeTasks(2);
+  const std::string before = LdbScan(db_);
+  for (const char* bad :
+       {"not json", R"({"oldest_supported_version": 0})",
+        R"({"oldest_supported_version": "2"})", R"({"version": 2})",
+        R"({"oldest_supported_version": 2, "upgrade_hint": 7})",
+        // Above the file 0002 (v1 -> v2) that is still there.
+        R"({"oldest_supported_version": 3})"}) {
+    WriteFileOrDie(migrations_ + "/baseline.json", bad);
+    RunResult r = Tool({"migrate"});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("baseline")) << bad;
+    EXPECT_EQ(LdbScan(db_), before) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace rocksmigrate

@@ -450,5 +450,62 @@ TEST(StartupOperationsTest, RetentionAfterASuccessfulRun) {
   EXPECT_EQ((*left)[0].from, 2);  // The newest step's backup stays.
 }
 
+// ---------------------------------------------------------------------------
+// The supported-version window.
+
+TEST(SupportedWindowTest, BelowTheWindowIsRefusedWithNothingWritten) {
+  MigrationRegistry r;
+  ASSERT_THAT(r.Register(std::make_unique<AddField>(3, "task:", "c", 3)), IsOk());
+  ASSERT_THAT(r.Register(std::make_unique<AddField>(4, "task:", "d", 4)), IsOk());
+  ASSERT_THAT(r.SetOldestSupportedVersion(3, "upgrade through release 2.0"),
+              IsOk());
+  TempDir dir;
+  auto db = TestDb::Open(dir.Sub("db"));
+  db->Put(Tasks(4));  // No _schema_version: the baseline, v1.
+  const Dump before = db->DumpAll();
+  auto m = MakeMigrator(db->db(), &r);
+  auto run = m->Migrate();
+  EXPECT_THAT(run.status(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(run.status().message()),
+              HasSubstr("at v1, below v3, the oldest version"));
+  EXPECT_THAT(std::string(run.status().message()),
+              HasSubstr("upgrade through release 2.0"));
+  EXPECT_EQ(db->DumpAll(), before);
+  auto state = m->Inspect();
+  ASSERT_THAT(state, IsOk());
+  EXPECT_THAT(state->plan_status, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(AssessHealth(*state).health, Health::kRefused);
+  EXPECT_THAT(MigrateOnStartup(db->db(), r),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(db->DumpAll(), before);
+
+  // At the window's bottom it migrates.
+  db->Put("_schema_version", "3");
+  ASSERT_THAT(m->Migrate(), IsOk());
+  EXPECT_EQ(db->DumpAll().at("_schema_version"), "5");
+}
+
+TEST(SupportedWindowTest, EmptyDatabaseIsStampedAndOnlyAWindowIsATarget) {
+  MigrationRegistry r;
+  ASSERT_THAT(r.SetOldestSupportedVersion(4), IsOk());  // Every step squashed.
+  EXPECT_EQ(r.target_version(1), 4);
+  TempDir dir;
+  auto db = TestDb::Open(dir.Sub("db"));
+  ASSERT_THAT(MigrateOnStartup(db->db(), r), IsOk());
+  EXPECT_EQ(db->DumpAll().at("_schema_version"), "4");
+}
+
+TEST(SupportedWindowTest, MigrationsBelowTheWindowAreDefinitionErrors) {
+  MigrationRegistry r;
+  ASSERT_THAT(r.Register(std::make_unique<AddField>(2, "task:", "b", 2)), IsOk());
+  EXPECT_THAT(r.SetOldestSupportedVersion(3),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(r.SetOldestSupportedVersion(0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_THAT(r.SetOldestSupportedVersion(2), IsOk());
+  EXPECT_THAT(r.Register(std::make_unique<AddField>(1, "task:", "a", 1)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace rocksmigrate

@@ -20,13 +20,22 @@ namespace rocksmigrate {
 absl::StatusOr<std::unique_ptr<Migration>> LoadMigrationFile(
     const std::string& path);
 
-// Loads every `*.json` file of `dir` (other files are ignored), in name
-// order. NotFound if `dir` does not exist. InvalidArgument for the first bad
-// file, or a duplicate step for one prefix.
+// Loads every `*.json` file of `dir` (other files are ignored, and so is
+// `baseline.json`, see below), in name order. NotFound if `dir` does not
+// exist. InvalidArgument for the first bad file, or a duplicate step for one
+// prefix.
 absl::StatusOr<std::vector<std::unique_ptr<Migration>>> LoadMigrationDir(
     const std::string& dir);
 
-// LoadMigrationDir() and Register() of each file into `registry`.
+// The name of the file that states a directory's supported-version window:
+// {"oldest_supported_version": N, "upgrade_hint": "..."} (the hint is
+// optional). See MigrationRegistry::SetOldestSupportedVersion().
+inline constexpr char kBaselineFileName[] = "baseline.json";
+
+// LoadMigrationDir() and Register() of each file into `registry`, after
+// setting the registry's oldest supported version from `dir/baseline.json`
+// when it exists (InvalidArgument naming the file for a bad one, or for a
+// migration file below its version).
 absl::Status RegisterMigrationDir(const std::string& dir,
                                   MigrationRegistry* registry);
 

@@ -46,10 +46,29 @@ class MigrationRegistry {
   // The lowest `from` and highest `to` registered. REQUIRES: !empty().
   int oldest_version() const;
   int newest_version() const;
+  // The version the steps lead to: newest_version(), else the oldest
+  // supported version, else `fallback` (the baseline of a database without
+  // `_schema_version`).
+  int target_version(int fallback) const;
+
+  // The supported-version window (a squash: the migrations below `version`
+  // were deleted from this binary). A database below it is refused by
+  // planning, and so by every call that would write and by Inspect()'s
+  // plan_status: FailedPrecondition naming both versions and `upgrade_hint`
+  // (e.g. "upgrade through release 2.4 first"); nothing is written. An
+  // empty database is stamped as usual. InvalidArgument when `version` < 1
+  // or a registered migration starts below it; Register() refuses such a
+  // migration afterwards. The migrations directory sets it from its
+  // baseline.json (README "Squashing old migrations").
+  absl::Status SetOldestSupportedVersion(int version,
+                                         std::string upgrade_hint = "");
+  // 0 when no window is set.
+  int oldest_supported_version() const { return oldest_supported_; }
 
   // The steps that take the records from `from` to `to` (from < to), in order.
   // Returns InvalidArgument naming the missing step when the chain has a gap,
-  // including when no registered migration starts at `from`.
+  // including when no registered migration starts at `from`, and
+  // FailedPrecondition when `from` is below the oldest supported version.
   absl::StatusOr<std::vector<Step>> PlanPath(int from, int to) const;
 
   // The step from -> from + 1, or nullptr.
@@ -64,6 +83,8 @@ class MigrationRegistry {
  private:
   std::vector<std::unique_ptr<Migration>> owned_;
   std::map<int, Step> steps_;  // Keyed by `from`.
+  int oldest_supported_ = 0;
+  std::string upgrade_hint_;
 };
 
 }  // namespace rocksmigrate

@@ -255,6 +255,9 @@ absl::StatusOr<Outcome> RunStatus(CommandContext& ctx) {
     } else if (state.in_flight) {
       o << InFlightNext(ctx, *state.in_flight, *state.in_flight_action)
         << '\n';
+    } else if (absl::IsFailedPrecondition(state.plan_status)) {
+      o << "bring the database into this binary's supported window first "
+           "(the pending line says how)\n";
     } else if (!state.plan_status.ok()) {
       o << "add the missing migration files to " << ctx.inv.migrations_dir
         << '\n';
@@ -278,6 +281,9 @@ absl::StatusOr<Outcome> RunStatus(CommandContext& ctx) {
         " is newer than this binary supports (newest known v",
         state.target_version,
         "); use a newer rocksmigrate or the matching migrations directory"));
+  }
+  if (absl::IsFailedPrecondition(state.plan_status) && !state.in_flight) {
+    return state.plan_status;  // Below the supported window: a refusal.
   }
   if (!state.plan_status.ok() && !state.in_flight) {
     return WithHint(absl::InvalidArgumentError(state.plan_status.message()),
