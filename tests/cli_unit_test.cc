@@ -173,6 +173,8 @@ TEST(FormatTest, NumbersAndDurations) {
   EXPECT_EQ(FormatMillis(12345), "12.3s");
   EXPECT_EQ(FormatMillis(252000), "4m12s");
   EXPECT_EQ(FormatMillis(3720000), "1h02m");
+  EXPECT_EQ(FormatMillis(int64_t{47} * 3600 * 1000), "47h00m");
+  EXPECT_EQ(FormatMillis(int64_t{76} * 3600 * 1000), "3d04h");
   EXPECT_EQ(FormatBytes(512), "512 B");
   EXPECT_EQ(FormatBytes(3 * 1024 * 1024 + 400 * 1024), "3.4 MB");
 }

@@ -47,7 +47,10 @@ std::string FormatMillis(int64_t ms) {
   if (ms < 60 * 1000) return absl::StrFormat("%.1fs", ms / 1000.0);
   int64_t s = ms / 1000;
   if (s < 3600) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
-  return absl::StrFormat("%dh%02dm", s / 3600, (s % 3600) / 60);
+  if (s < 2 * 86400) {
+    return absl::StrFormat("%dh%02dm", s / 3600, (s % 3600) / 60);
+  }
+  return absl::StrFormat("%dd%02dh", s / 86400, (s % 86400) / 3600);
 }
 
 std::string HumanDuration(absl::Duration d) {

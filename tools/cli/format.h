@@ -39,7 +39,7 @@ std::string FormatCount(uint64_t n);
 // negative when unknown (no rate or estimate yet, a restore, or paused).
 double EtaSeconds(const InFlight& f);
 
-// 850ms, 12.3s, 4m12s, 1h02m.
+// 850ms, 12.3s, 4m12s, 1h02m, 3d04h (from two days on).
 std::string HumanDuration(absl::Duration d);
 std::string FormatMillis(int64_t ms);
 
