@@ -93,6 +93,9 @@ absl::StatusOr<DryRunReport> Migrator::DryRun(std::optional<int> target) const {
 absl::StatusOr<RunReport> Migrator::Rollback(int target) {
   return impl_->Rollback(target);
 }
+absl::StatusOr<RunReport> Migrator::Redo(bool force) {
+  return impl_->Redo(force);
+}
 absl::StatusOr<RunReport> Migrator::Abandon() { return impl_->Abandon(); }
 absl::StatusOr<std::vector<HistoryEntry>> Migrator::History() const {
   std::vector<HistoryEntry> out;

@@ -73,6 +73,7 @@ class Migrator::Impl {
   absl::StatusOr<RunReport> Migrate(std::optional<int> target);
   absl::StatusOr<RunReport> Rollback(int target);
   absl::StatusOr<RunReport> Abandon();
+  absl::StatusOr<RunReport> Redo(bool force);
   absl::StatusOr<DryRunReport> DryRun(std::optional<int> target) const;
   absl::StatusOr<ValidationReport> Validate() const;
   absl::StatusOr<BackupVerification> VerifyBackup(const std::string& id) const;

@@ -266,6 +266,50 @@ TEST_F(CliOperationsTest, BadBaselineFilesAreNamedAndNothingIsTouched) {
   }
 }
 
+TEST_F(CliOperationsTest, RedoReappliesAnEditedFileAndRefusesAnUnchangedOne) {
+  MakeTasks(3);
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 0);
+  const std::string after_first = LdbScan(db_);
+  RunResult same = Tool({"migrate", "--redo"});
+  EXPECT_EQ(same.exit_code, 3) << same.err;
+  EXPECT_THAT(same.err, HasSubstr("unchanged since it was applied"));
+  EXPECT_THAT(same.err, HasSubstr("migrate --redo --force"));
+  EXPECT_EQ(LdbScan(db_), after_first);
+
+  // Edit the applied file (development): the redo applies the new patch.
+  const std::string file = migrations_ + "/0002_task_add_dependencies.json";
+  WriteFileOrDie(file, R"({
+  "from": 1, "to": 2, "name": "task_add_dependencies", "prefix": "task:",
+  "patch": [{"op": "add", "path": "/depends_on", "value": ["none"]}]
+})");
+  RunResult redo = Tool({"migrate", "--redo"});
+  ASSERT_EQ(redo.exit_code, 0) << redo.err;
+  const std::map<std::string, std::string> records = LdbRecords(db_);
+  EXPECT_EQ(records.at("task:0001"),
+            R"({"id":1,"title":"Task 1","status":"open","priority":1,"schema_version":2,"depends_on":["none"]})");
+  EXPECT_EQ(records.at("_schema_version"), "2");
+  Json history = ParseJson(Tool({"--json", "history"}).out)["history"];
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]["status"], "rolled_back");
+  EXPECT_EQ(history[1]["status"], "success");
+  EXPECT_EQ(Tool({"validate"}).exit_code, 0);
+
+  // --force redoes an unchanged step; bad combinations are usage errors.
+  EXPECT_EQ(Tool({"migrate", "--redo", "--force"}).exit_code, 0);
+  EXPECT_EQ(LdbRecords(db_).at("task:0001"), records.at("task:0001"));
+  EXPECT_EQ(Tool({"migrate", "--redo", "--to", "2"}).exit_code, 2);
+  EXPECT_EQ(Tool({"migrate", "--force"}).exit_code, 2);
+}
+
+TEST_F(CliOperationsTest, RedoWithNothingAppliedIsRefused) {
+  MakeTasks(2);
+  const std::string before = LdbScan(db_);
+  RunResult r = Tool({"migrate", "--redo", "--force"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("no applied step to redo"));
+  EXPECT_EQ(LdbScan(db_), before);
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace rocksmigrate

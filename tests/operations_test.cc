@@ -507,5 +507,41 @@ TEST(SupportedWindowTest, MigrationsBelowTheWindowAreDefinitionErrors) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// ---------------------------------------------------------------------------
+// Redo.
+
+TEST(RedoTest, CxxStepsNeedForceAndComeBackWithTheNewDefinition) {
+  TempDir dir;
+  auto db = TestDb::Open(dir.Sub("db"));
+  db->Put(Tasks(6));
+  {
+    MigrationRegistry r;
+    ASSERT_THAT(r.Register(std::make_unique<AddField>(1, "task:", "a", 1)), IsOk());
+    auto m = MakeMigrator(db->db(), &r, testing::SmallBatches(4));
+    EXPECT_THAT(m->Redo().status(),
+                StatusIs(absl::StatusCode::kFailedPrecondition));  // Nothing applied.
+    ASSERT_THAT(m->Migrate(), IsOk());
+    const Dump migrated = db->DumpAll();
+    auto refused = m->Redo();
+    EXPECT_THAT(refused.status(), StatusIs(absl::StatusCode::kFailedPrecondition));
+    EXPECT_THAT(std::string(refused.status().message()),
+                HasSubstr("C++ migrations carry no checksum"));
+    EXPECT_EQ(db->DumpAll(), migrated);
+  }
+  // The same step, now adding another value: force re-applies it.
+  MigrationRegistry r2;
+  ASSERT_THAT(r2.Register(std::make_unique<AddField>(1, "task:", "a", 2)), IsOk());
+  auto m2 = MakeMigrator(db->db(), &r2, testing::SmallBatches(4));
+  auto report = m2->Redo(/*force=*/true);
+  ASSERT_THAT(report, IsOk());
+  ASSERT_EQ(report->steps.size(), 2u);
+  EXPECT_EQ(report->steps[0].status, StepStatus::kRolledBack);
+  EXPECT_EQ(report->steps[1].status, StepStatus::kSuccess);
+  EXPECT_EQ(db->DumpUser().at("task:000"), R"({"id":0,"schema_version":2,"a":2})");
+  // Rolled back from the new step's backup, the original bytes come back.
+  ASSERT_THAT(m2->Rollback(1), IsOk());
+  EXPECT_EQ(db->DumpUser(), Tasks(6));
+}
+
 }  // namespace
 }  // namespace rocksmigrate

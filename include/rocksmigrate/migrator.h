@@ -200,6 +200,18 @@ class Migrator {
   // backup.
   absl::StatusOr<RunReport> Abandon();
 
+  // For development: rolls the newest applied step (vN-1 -> vN) back from
+  // its backup and applies it again with the migrations registered now, as
+  // two operations with their own history entries (rolled_back, then
+  // success). FailedPrecondition, writing nothing, when a run is in flight,
+  // when the database is not at the version of its newest step, when the
+  // step is no longer registered, or when its migrations are unchanged
+  // since it was applied (names and file checksums) and `force` is false;
+  // the refusals of Rollback() (no backup, a backup that does not hold what
+  // its manifest says) too. A failure of the re-apply leaves the database
+  // at vN-1 (an item error restored), and the message says so.
+  absl::StatusOr<RunReport> Redo(bool force = false);
+
   // The history, oldest first. Holds every entry in memory: prefer
   // ForEachHistoryEntry() or RecentHistory() for a long history.
   absl::StatusOr<std::vector<HistoryEntry>> History() const;

@@ -25,7 +25,7 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"health", {{}, 0, 0, ""}},
       {"migrate",
        {{"to", "dry-run", "batch-size", "no-backup", "threads", "backup-cf",
-         "metrics-file"},
+         "metrics-file", "redo", "force"},
         0, 0, ""}},
       {"rollback", {{"to", "metrics-file"}, 0, 0, ""}},
       {"abandon", {{"metrics-file"}, 0, 0, ""}},
@@ -51,7 +51,7 @@ const std::map<std::string, bool>& KnownFlags() {
       {"help", false},      {"version", false},   {"check", false},     {"to", true},
       {"dry-run", false},   {"batch-size", true}, {"no-backup", false},
       {"threads", true},    {"keep", true},       {"older-than", true},       {"prefix", true},
-      {"backup-cf", true},  {"force", false},      {"metrics-file", true},     {"confirm", false},
+      {"backup-cf", true},  {"force", false},      {"metrics-file", true},  {"redo", false},     {"confirm", false},
   };
   return *flags;
 }

@@ -40,6 +40,10 @@ commands:
           [--metrics-file PATH]
                                keep PATH a Prometheus textfile of the run
                                (rewritten atomically every second)
+  migrate --redo [--force]     development: roll the newest step back from
+                               its backup and apply it again with the current
+                               migration files (refused when they are
+                               unchanged, unless --force)
   rollback --to N              go back to version N by restoring from backups
           [--metrics-file PATH]
   abandon                      give up the run in flight: restore its records

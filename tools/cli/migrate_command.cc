@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/match.h"
 #include "rocksmigrate/status_macros.h"
 #include "tools/cli/command_util.h"
 #include "tools/cli/format.h"
@@ -200,6 +201,17 @@ absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx) {
           "(backups go to the default column family without it)");
     }
   }
+  const bool redo = ctx.inv.Has("redo");
+  if (ctx.inv.Has("force") && !redo) {
+    return absl::InvalidArgumentError("--force only goes with --redo");
+  }
+  if (redo && (to || ctx.inv.Has("dry-run") || ctx.inv.Has("no-backup") ||
+               !backup_cf.empty())) {
+    return absl::InvalidArgumentError(
+        "--redo rolls the newest step back and applies it again, with "
+        "backups; --to, --dry-run, --no-backup and --backup-cf do not go "
+        "with it");
+  }
   if (ctx.inv.Has("dry-run")) {
     if (ctx.inv.Has("no-backup") || !backup_cf.empty() ||
         ctx.inv.Has("metrics-file")) {
@@ -242,9 +254,17 @@ absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx) {
     }
   }
 
-  absl::StatusOr<RunReport> result = opened.migrator->Migrate(target);
+  absl::StatusOr<RunReport> result =
+      redo ? opened.migrator->Redo(ctx.inv.Has("force"))
+           : opened.migrator->Migrate(target);
   reporter.Finish();
   metrics.Finish();
+  if (!result.ok() && redo && absl::IsFailedPrecondition(result.status()) &&
+      absl::StrContains(result.status().message(), "pass force")) {
+    return WithHint(result.status(),
+                    absl::StrCat(Cmd(ctx, "migrate --redo --force"),
+                                 " redoes it anyway"));
+  }
   if (!result.ok()) {
     const absl::Status& s = result.status();
     switch (s.code()) {
