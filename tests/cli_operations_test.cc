@@ -310,6 +310,99 @@ TEST_F(CliOperationsTest, RedoWithNothingAppliedIsRefused) {
   EXPECT_EQ(LdbScan(db_), before);
 }
 
+// The kinds `recommendations --json` lists.
+std::vector<std::string> Kinds(const Json& doc) {
+  std::vector<std::string> kinds;
+  for (const Json& r : doc["recommendations"]) kinds.push_back(r["kind"]);
+  return kinds;
+}
+
+TEST_F(CliOperationsTest, RecommendationsNameWhatNeedsAttentionWithItsCommand) {
+  MakeTasks(5);
+  Json pending = ParseJson(Tool({"--json", "recommendations"}).out);
+  EXPECT_THAT(Kinds(pending), ::testing::Contains("pending_steps"));
+  EXPECT_THAT(pending["recommendations"][0]["command"].get<std::string>(),
+              HasSubstr("migrate --dry-run"));
+
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 0);
+  // Nothing needs attention (but the machine's own disk might).
+  RunResult none = Tool({"--json", "recommendations"});
+  EXPECT_EQ(none.exit_code, 0);
+  for (const std::string& kind : Kinds(ParseJson(none.out))) {
+    EXPECT_EQ(kind, "low_disk");
+  }
+
+  // A backup 40 days old (its manifest says so), then a newer one: the
+  // old one is worth pruning, the newest never is.
+  Json list = ParseJson(Tool({"--json", "backups", "list"}).out)["backups"];
+  ASSERT_EQ(list.size(), 1u);
+  const std::string id = list[0]["id"];
+  Json manifest = Json::parse(LdbRecords(db_).at(id));
+  manifest["created_at"] = "2020-01-01T00:00:00.000Z";
+  LdbPut(db_, {{id, manifest.dump()}});
+  EXPECT_THAT(Kinds(ParseJson(Tool({"--json", "recommendations"}).out)),
+              ::testing::Not(::testing::Contains("old_backups")));
+  WriteFileOrDie(migrations_ + "/0003_task_add_owner.json", kTaskV3File);
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 0);
+  Json old = ParseJson(Tool({"--json", "recommendations"}).out);
+  ASSERT_THAT(Kinds(old), ::testing::Contains("old_backups"));
+  for (const Json& r : old["recommendations"]) {
+    if (r["kind"] != "old_backups") continue;
+    EXPECT_THAT(r["command"].get<std::string>(),
+                HasSubstr("backups prune --older-than 30d --keep 1"));
+  }
+
+  // An applied file edited afterwards.
+  WriteFileOrDie(migrations_ + "/0003_task_add_owner.json",
+                 std::string(kTaskV3File) + "\n");
+  RunResult changed = Tool({"recommendations"});
+  EXPECT_THAT(changed.out, HasSubstr("warning: migration file "
+                                     "0003_task_add_owner.json changed since "
+                                     "it was applied"));
+}
+
+TEST_F(CliOperationsTest, RecommendationsAfterAFailureAndOnDamagedBookkeeping) {
+  MakeTasks(5, {{"task:0003x", R"({"id":"x","schema_version":"one"})"}});
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 1);
+  Json failed = ParseJson(Tool({"--json", "recommendations"}).out);
+  EXPECT_THAT(Kinds(failed), ::testing::Contains("failed_run"));
+  LdbPut(db_, {{"_schema_version", "x"}});
+  const std::string before = LdbScan(db_);
+  Json damaged = ParseJson(Tool({"--json", "recommendations"}).out);
+  ASSERT_EQ(damaged["recommendations"].size(), 1u);
+  EXPECT_EQ(damaged["recommendations"][0]["severity"], "critical");
+  EXPECT_EQ(damaged["recommendations"][0]["kind"], "bookkeeping");
+  EXPECT_THAT(damaged["recommendations"][0]["message"].get<std::string>(),
+              HasSubstr("_schema_version"));
+  EXPECT_EQ(LdbScan(db_), before);
+}
+
+TEST_F(CliOperationsTest, ReportHoldsStatusHistoryBackupsValidationDiskAndAdvice) {
+  MakeTasks(7);
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 0);
+  RunResult r = Tool({"--json", "report", "--validate"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json doc = ParseJson(r.out);
+  EXPECT_EQ(doc["status"]["health"], "ready");
+  EXPECT_EQ(doc["status"]["current_version"], 2);
+  EXPECT_EQ(doc["history"]["entries"], 1);
+  EXPECT_EQ(doc["history"]["by_status"]["success"], 1);
+  EXPECT_EQ(doc["history"]["records_migrated"], 7);
+  EXPECT_EQ(doc["history"]["last_success"]["to"], 2);
+  EXPECT_EQ(doc["backups"]["count"], 1);
+  EXPECT_TRUE(doc["backups"]["list"][0]["age_seconds"].is_number());
+  EXPECT_EQ(doc["validation"]["records_checked"], true);
+  EXPECT_EQ(doc["validation"]["records"]["records_checked"], 7);
+  EXPECT_TRUE(doc["validation"]["changed_files"].empty());
+  EXPECT_GT(doc["disk"]["free_bytes"].get<uint64_t>(), 0u);
+  EXPECT_TRUE(doc["recommendations"].is_array());
+
+  RunResult text = Tool({"report"});
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_THAT(text.out, HasSubstr("health:          ready: v2\n"));
+  EXPECT_THAT(text.out, HasSubstr("not checked (report --validate scans them)"));
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace rocksmigrate

@@ -30,6 +30,8 @@ const std::map<std::string, CommandSpec>& Commands() {
       {"rollback", {{"to", "metrics-file"}, 0, 0, ""}},
       {"abandon", {{"metrics-file"}, 0, 0, ""}},
       {"metrics", {{"metrics-file"}, 0, 0, ""}},
+      {"report", {{"validate"}, 0, 0, ""}},
+      {"recommendations", {{}, 0, 0, ""}},
       {"history", {{}, 0, 0, ""}},
       {"validate", {{}, 0, 0, ""}},
       {"backups",
@@ -51,7 +53,8 @@ const std::map<std::string, bool>& KnownFlags() {
       {"help", false},      {"version", false},   {"check", false},     {"to", true},
       {"dry-run", false},   {"batch-size", true}, {"no-backup", false},
       {"threads", true},    {"keep", true},       {"older-than", true},       {"prefix", true},
-      {"backup-cf", true},  {"force", false},      {"metrics-file", true},  {"redo", false},     {"confirm", false},
+      {"backup-cf", true},  {"force", false},      {"confirm", false},
+      {"metrics-file", true}, {"redo", false},      {"validate", false},
   };
   return *flags;
 }

@@ -52,6 +52,14 @@ commands:
   metrics [--metrics-file PATH]
                                the Prometheus metrics of the database's
                                migrations, on stdout or written to PATH
+  report [--validate]          status, history summary, backups with sizes
+                               and ages, changed files, disk space and
+                               recommendations in one document; --validate
+                               also checks every migrated record
+  recommendations              what needs attention (old backups, a stale
+                               run, pending steps, a failed run, low disk, a
+                               changed migration file), each with the command
+                               that acts on it
   history                      every step of every run
   validate                     every record under migrated prefixes parses and
                                carries its version; applied files unchanged
@@ -79,11 +87,11 @@ environment (a flag on the command line wins):
   ROCKSMIGRATE_MIGRATIONS  default of --migrations
   ROCKSMIGRATE_JSON        1/true/yes/on: --json; 0/false/no/off: not
 
-status, health, history, validate, backups list/verify and migrate --dry-run only
-read, and work while a server holds the database. The other commands need
-the database to themselves. A refusal (exit 3) names the key, file or backup
-and the command that gets out of it; see the README's "When something is
-wrong".
+status, health, metrics, report, recommendations, history, validate,
+backups list/verify and migrate --dry-run only read, and work while a
+server holds the database. The other commands need the database to
+themselves. A refusal (exit 3) names the key, file or backup and the command
+that gets out of it; see the README's "When something is wrong".
 
 exit codes: 0 ok; 1 failed (database left consistent) or problems found;
 2 bad usage or bad migration files; 3 refused (newer schema, locked,
@@ -199,6 +207,10 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
       result = RunHealth(ctx);
     } else if (inv.command == "metrics") {
       result = RunMetrics(ctx);
+    } else if (inv.command == "report") {
+      result = RunReportCommand(ctx);
+    } else if (inv.command == "recommendations") {
+      result = RunRecommendations(ctx);
     } else if (inv.command == "migrate") {
       result = RunMigrate(ctx);
     } else if (inv.command == "rollback") {

@@ -30,6 +30,8 @@ struct CommandContext {
 absl::StatusOr<Outcome> RunStatus(CommandContext& ctx);
 absl::StatusOr<Outcome> RunHealth(CommandContext& ctx);
 absl::StatusOr<Outcome> RunMetrics(CommandContext& ctx);
+absl::StatusOr<Outcome> RunReportCommand(CommandContext& ctx);
+absl::StatusOr<Outcome> RunRecommendations(CommandContext& ctx);
 absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx);
 absl::StatusOr<Outcome> RunRollback(CommandContext& ctx);
 absl::StatusOr<Outcome> RunHistory(CommandContext& ctx);
