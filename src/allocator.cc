@@ -1,4 +1,4 @@
-#include "rocksmigrate/allocator.h"
+#include "rocksmigrate/utilities/allocator.h"
 
 #include <climits>
 

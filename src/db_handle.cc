@@ -1,4 +1,4 @@
-#include "rocksmigrate/db_handle.h"
+#include "rocksmigrate/utilities/db_handle.h"
 
 #include <fcntl.h>
 #include <signal.h>

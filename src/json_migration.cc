@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "rocksmigrate/status_macros.h"
 #include "src/json_parse.h"
+#include "src/record_version.h"
 
 namespace rocksmigrate {
 

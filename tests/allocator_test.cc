@@ -1,7 +1,7 @@
-// rocksmigrate/allocator.h: after FixMmapThreshold, a block of the threshold
+// rocksmigrate/utilities/allocator.h: after FixMmapThreshold, a block of the threshold
 // size is still mapped after a larger mapped block was freed (glibc would
 // otherwise have raised its threshold and served it from the heap).
-#include "rocksmigrate/allocator.h"
+#include "rocksmigrate/utilities/allocator.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -1,7 +1,7 @@
 // DbHandle: opening with every column family, the backup column family, the
 // refusal to create a database, and the secondary instance beside a process
 // that holds the database.
-#include "rocksmigrate/db_handle.h"
+#include "rocksmigrate/utilities/db_handle.h"
 
 #include <stdlib.h>
 #include <sys/wait.h>

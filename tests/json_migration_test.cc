@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "src/record_version.h"
 #include "tests/testutil/test_db.h"
 #include "tests/testutil/test_migrations.h"
 

@@ -2,12 +2,12 @@
 #include <iostream>
 
 #include "glog/logging.h"
-#include "rocksmigrate/allocator.h"
+#include "rocksmigrate/utilities/allocator.h"
 #include "tools/cli/cli.h"
 
 int main(int argc, char** argv) {
   // Freed memtable blocks go back to the system instead of fragmenting the
-  // heap (rocksmigrate/allocator.h). Without glibc the tool runs as is.
+  // heap (rocksmigrate/utilities/allocator.h). Without glibc the tool runs as is.
   rocksmigrate::FixMmapThreshold().IgnoreError();
   google::InitGoogleLogging(argv[0]);
   // The library logs through glog; only warnings and worse reach the

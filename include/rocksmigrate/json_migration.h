@@ -65,10 +65,6 @@ class JsonMigration : public Migration {
   std::string prefix_;
 };
 
-// Reads `schema_version` of a parsed record: nullopt-like -1 when absent,
-// an error when present but not a non-negative integer.
-absl::StatusOr<int64_t> RecordSchemaVersion(const Json& record);
-
 }  // namespace rocksmigrate
 
 #endif  // ROCKSMIGRATE_JSON_MIGRATION_H_

@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
-#include "rocksmigrate/db_handle.h"
+#include "rocksmigrate/utilities/db_handle.h"
 #include "rocksmigrate/migrator.h"
 #include "tests/fault/fault_model.h"
 #include "tests/testutil/fault_point_env.h"

@@ -12,7 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
-#include "rocksmigrate/db_handle.h"
+#include "rocksmigrate/utilities/db_handle.h"
 #include "rocksmigrate/migrator.h"
 #include "src/fault_point.h"
 #include "tests/fault/fault_model.h"

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "rocksmigrate/db_handle.h"
+#include "rocksmigrate/utilities/db_handle.h"
 #include "rocksmigrate/json_migration.h"
 #include "rocksmigrate/migrator.h"
 #include "tools/cli/commands.h"

@@ -1,8 +1,8 @@
 // Opening a database the way the admin tool and the benchmarks need it: as a
 // TransactionDB with every column family it has and the options it was last
 // opened with, or, for reading, as a secondary instance.
-#ifndef ROCKSMIGRATE_DB_HANDLE_H_
-#define ROCKSMIGRATE_DB_HANDLE_H_
+#ifndef ROCKSMIGRATE_UTILITIES_DB_HANDLE_H_
+#define ROCKSMIGRATE_UTILITIES_DB_HANDLE_H_
 
 #include <memory>
 #include <string>
@@ -76,4 +76,4 @@ class DbHandle {
 
 }  // namespace rocksmigrate
 
-#endif  // ROCKSMIGRATE_DB_HANDLE_H_
+#endif  // ROCKSMIGRATE_UTILITIES_DB_HANDLE_H_

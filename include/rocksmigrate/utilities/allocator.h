@@ -11,8 +11,8 @@
 // This is a setting of the whole process, so the library never makes it on
 // its own: call it once at start-up, before the database is opened, or use
 // another allocator (jemalloc) instead.
-#ifndef ROCKSMIGRATE_ALLOCATOR_H_
-#define ROCKSMIGRATE_ALLOCATOR_H_
+#ifndef ROCKSMIGRATE_UTILITIES_ALLOCATOR_H_
+#define ROCKSMIGRATE_UTILITIES_ALLOCATOR_H_
 
 #include <cstddef>
 
@@ -30,4 +30,4 @@ absl::Status FixMmapThreshold(size_t bytes = kMmapThresholdBytes);
 
 }  // namespace rocksmigrate
 
-#endif  // ROCKSMIGRATE_ALLOCATOR_H_
+#endif  // ROCKSMIGRATE_UTILITIES_ALLOCATOR_H_
