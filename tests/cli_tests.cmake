@@ -22,6 +22,8 @@ if(TARGET rocksmigrate_cli_binary)
 
   rm_add_test(cli_unit_test cli_unit_test.cc LABELS cli)
   target_link_libraries(cli_unit_test PRIVATE rocksmigrate_cli)
+  rm_add_test(cli_command_test cli_command_test.cc LABELS cli)
+  target_link_libraries(cli_command_test PRIVATE rocksmigrate_cli)
 
   foreach(t cli_test cli_definitions_test cli_migrate_test cli_operations_test
             db_handle_test)

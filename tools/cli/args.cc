@@ -1,73 +1,18 @@
 #include "tools/cli/args.h"
 
-#include <set>
-
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "src/duration_text.h"
+#include "tools/cli/command_table.h"
 
 namespace rocksmigrate::cli {
 namespace {
 
-struct CommandSpec {
-  std::set<std::string> flags;
-  size_t min_args;
-  size_t max_args;
-  const char* args_usage;
-};
-
-const std::map<std::string, CommandSpec>& Commands() {
-  static const auto* commands = new std::map<std::string, CommandSpec>{
-      {"status", {{"check"}, 0, 0, ""}},
-      {"health", {{}, 0, 0, ""}},
-      {"migrate",
-       {{"to", "dry-run", "batch-size", "no-backup", "threads", "backup-cf",
-         "metrics-file", "redo", "force"},
-        0, 0, ""}},
-      {"rollback", {{"to", "metrics-file"}, 0, 0, ""}},
-      {"abandon", {{"metrics-file"}, 0, 0, ""}},
-      {"metrics", {{"metrics-file"}, 0, 0, ""}},
-      {"report", {{"validate"}, 0, 0, ""}},
-      {"recommendations", {{}, 0, 0, ""}},
-      {"history", {{}, 0, 0, ""}},
-      {"validate", {{}, 0, 0, ""}},
-      {"backups",
-       {{"keep", "older-than", "force"}, 1, 2,
-        "list | verify ID | delete ID [--force] | prune [--keep N] "
-        "[--older-than AGE]"}},
-      {"repair",
-       {{"confirm"}, 2, 2,
-        "remove-key KEY --confirm | set-version N --confirm"}},
-      {"create", {{"prefix"}, 1, 1, "NAME --prefix P"}},
-  };
-  return *commands;
-}
-
-// Flags and whether they take a value.
-const std::map<std::string, bool>& KnownFlags() {
-  static const auto* flags = new std::map<std::string, bool>{
-      {"db", true},         {"migrations", true}, {"json", false},
-      {"help", false},      {"version", false},   {"check", false},     {"to", true},
-      {"dry-run", false},   {"batch-size", true}, {"no-backup", false},
-      {"threads", true},    {"keep", true},       {"older-than", true},       {"prefix", true},
-      {"backup-cf", true},  {"force", false},      {"confirm", false},
-      {"metrics-file", true}, {"redo", false},      {"validate", false},
-  };
-  return *flags;
-}
-
 absl::Status Usage(const std::string& problem) {
   return absl::InvalidArgumentError(problem);
-}
-
-// Other names of commands: the name operators of servers know.
-const std::map<std::string, std::string>& Aliases() {
-  static const auto* aliases =
-      new std::map<std::string, std::string>{{"migration-status", "status"}};
-  return *aliases;
 }
 
 // A flag's default from the environment (ROCKSMIGRATE_DB...), unless the
@@ -127,11 +72,11 @@ absl::StatusOr<Invocation> ParseArgs(int argc, char** argv,
       value = name.substr(eq + 1);
       name.resize(eq);
     }
-    auto known = KnownFlags().find(name);
-    if (known == KnownFlags().end()) {
+    const FlagSpec* known = FindFlag(name);
+    if (known == nullptr) {
       return Usage(absl::StrCat("unknown flag --", name));
     }
-    if (known->second) {
+    if (known->takes_value) {
       if (!value) {
         if (i + 1 >= argc) {
           return Usage(absl::StrCat("flag --", name, " needs a value"));
@@ -173,29 +118,24 @@ absl::StatusOr<Invocation> ParseArgs(int argc, char** argv,
   if (inv.help || inv.version) return inv;
 
   if (positionals.empty()) return Usage("no command given");
-  inv.command = positionals.front();
-  if (auto alias = Aliases().find(inv.command); alias != Aliases().end()) {
-    inv.command = alias->second;
+  const CommandSpec* spec = FindCommand(positionals.front());
+  if (spec == nullptr) {
+    return Usage(absl::StrCat("unknown command \"", positionals.front(), "\""));
   }
+  inv.command = spec->name;  // An alias stands for its command.
   inv.args.assign(positionals.begin() + 1, positionals.end());
-  auto spec = Commands().find(inv.command);
-  if (spec == Commands().end()) {
-    return Usage(absl::StrCat("unknown command \"", inv.command, "\""));
-  }
   for (const auto& [name, value] : flags) {
-    if (spec->second.flags.count(name) == 0) {
+    if (spec->flags.count(name) == 0) {
       return Usage(absl::StrCat(inv.command, " does not take --", name));
     }
   }
-  if (inv.args.size() < spec->second.min_args ||
-      inv.args.size() > spec->second.max_args) {
-    if (inv.args.size() > spec->second.max_args) {
+  if (inv.args.size() < spec->min_args || inv.args.size() > spec->max_args) {
+    if (inv.args.size() > spec->max_args) {
       return Usage(absl::StrCat("unexpected argument \"",
-                                inv.args[spec->second.max_args], "\" for ",
+                                inv.args[spec->max_args], "\" for ",
                                 inv.command));
     }
-    return Usage(absl::StrCat("usage: ", inv.command, " ",
-                              spec->second.args_usage));
+    return Usage(absl::StrCat("usage: ", inv.command, " ", spec->args_usage));
   }
   inv.flags = std::move(flags);
   return inv;

@@ -1,6 +1,6 @@
 // Helpers the admin tool's commands share: opening the database with the
-// migrator, the "what to do" hints (the engine's messages name keys, files
-// and states; the tool adds the commands that act on them), and signals.
+// migrator, and the "what to do" hints (the engine's messages name keys,
+// files and states; the tool adds the commands that act on them).
 #ifndef ROCKSMIGRATE_TOOLS_CLI_COMMAND_UTIL_H_
 #define ROCKSMIGRATE_TOOLS_CLI_COMMAND_UTIL_H_
 
@@ -14,6 +14,7 @@
 #include "rocksmigrate/json_migration.h"
 #include "rocksmigrate/migrator.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/signals.h"
 
 namespace rocksmigrate::cli {
 
@@ -58,22 +59,6 @@ std::string Names(const Step& step);
 
 // Escaped, comma-separated prefixes.
 std::string PrefixList(const std::vector<std::string>& prefixes);
-
-// SIGINT/SIGTERM ask the migrator to stop at the next batch boundary while
-// one of these lives. SA_RESETHAND: a second signal terminates at once,
-// which is safe (a crash is resumable too).
-class ScopedStopSignals {
- public:
-  ScopedStopSignals();
-  ~ScopedStopSignals();
-  ScopedStopSignals(const ScopedStopSignals&) = delete;
-  ScopedStopSignals& operator=(const ScopedStopSignals&) = delete;
-  const std::atomic<bool>* flag() const;
-
- private:
-  struct Saved;
-  std::unique_ptr<Saved> saved_;
-};
 
 }  // namespace rocksmigrate::cli
 
