@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "benchmarks/bench_data.h"
+#include "tools/sample/sample_data.h"
 #include "glog/logging.h"
 #include "rocksdb/utilities/transaction_db.h"
 #include "rocksdb/write_batch.h"
@@ -61,7 +61,7 @@ void BuildBatch(const rocksmigrate::MetaStore& meta,
   std::vector<std::string> keys;
   keys.reserve(n);
   for (size_t i = 0; i < n; ++i) {
-    keys.push_back(rocksmigrate_bench::RecordKey(rocksmigrate_bench::TaskIndex(first + i)));
+    keys.push_back(rocksmigrate_sample::RecordKey(rocksmigrate_sample::TaskIndex(first + i)));
   }
   if (interleaved) {
     for (size_t i = 0; i < n; ++i) {
@@ -80,7 +80,7 @@ void BuildBatch(const rocksmigrate::MetaStore& meta,
   cursor.info.from = 1;
   cursor.info.to = 2;
   cursor.info.backup_id = kBackupId;
-  cursor.info.prefix = rocksmigrate_bench::kTaskPrefix;
+  cursor.info.prefix = rocksmigrate_sample::kTaskPrefix;
   cursor.info.last_key = keys.back();
   cursor.info.items_migrated = first + n;
   cursor.has_last_key = true;
@@ -89,9 +89,9 @@ void BuildBatch(const rocksmigrate::MetaStore& meta,
 
 void Values(std::vector<std::string>* v1, std::vector<std::string>* v2) {
   for (uint64_t i = 0; v1->size() < 512; ++i) {
-    if (!rocksmigrate_bench::IsTask(i)) continue;
-    v1->push_back(rocksmigrate_bench::RecordValue(kSeed, i));
-    v2->push_back(rocksmigrate_bench::ExpectedTaskV2(v1->back()));
+    if (!rocksmigrate_sample::IsTask(i)) continue;
+    v1->push_back(rocksmigrate_sample::RecordValue(kSeed, i));
+    v2->push_back(rocksmigrate_sample::ExpectedTaskV2(v1->back()));
   }
 }
 

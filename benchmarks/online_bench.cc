@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "benchmarks/bench_data.h"
+#include "tools/sample/sample_data.h"
 #include "examples/task_v1_to_v2.h"
 #include "rocksdb/utilities/transaction_db.h"
 #include "rocksmigrate/declarative.h"
@@ -25,6 +25,8 @@
 #include "rocksmigrate/upgrading_reader.h"
 
 namespace rocksmigrate_bench {
+
+using namespace ::rocksmigrate_sample;  // The shared sample data.
 namespace {
 
 using Clock = std::chrono::steady_clock;

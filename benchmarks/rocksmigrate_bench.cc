@@ -15,7 +15,7 @@
 //
 // Every case runs with the WAL on and every commit synced. Each case's
 // result is checked on a seeded sample of records against bytes computed
-// without the engine (benchmarks/bench_data.h); a wrong result exits 1.
+// without the engine (tools/sample/sample_data.h); a wrong result exits 1.
 //
 //   rocksmigrate-bench [--records N | --large] [--big-records] [--threads N]
 //                      [--dir DIR]
@@ -55,7 +55,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "benchmarks/bench_data.h"
+#include "tools/sample/sample_data.h"
 #include "benchmarks/online_bench.h"
 #include "examples/task_v1_to_v2.h"
 #include "nlohmann/json.hpp"
@@ -78,10 +78,10 @@
 namespace {
 
 namespace fs = std::filesystem;
-using rocksmigrate_bench::ExpectedTaskV2;
-using rocksmigrate_bench::IsTask;
-using rocksmigrate_bench::RecordKey;
-using rocksmigrate_bench::RecordValue;
+using rocksmigrate_sample::ExpectedTaskV2;
+using rocksmigrate_sample::IsTask;
+using rocksmigrate_sample::RecordKey;
+using rocksmigrate_sample::RecordValue;
 
 constexpr char kUsage[] =
     "usage: rocksmigrate-bench [--records N | --large] [--big-records]\n"
@@ -496,8 +496,8 @@ std::vector<uint64_t> SampleIndexes(const Config& cfg) {
   std::set<uint64_t> picked;
   const uint64_t n = cfg.records;
   for (uint64_t k = 0; k < cfg.sample && n > 0; ++k) {
-    picked.insert(rocksmigrate_bench::Mix(cfg.seed ^ 0x5eed5eedULL ^
-                                         rocksmigrate_bench::Mix(k)) % n);
+    picked.insert(rocksmigrate_sample::Mix(cfg.seed ^ 0x5eed5eedULL ^
+                                         rocksmigrate_sample::Mix(k)) % n);
   }
   if (n > 0) picked.insert(0);
   if (n > 9) picked.insert(9);
@@ -618,7 +618,7 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
     return r;
   }
   std::unique_ptr<rocksdb::TransactionDB> db(raw);
-  const std::string upper = *rocksmigrate::PrefixSuccessor(rocksmigrate_bench::kTaskPrefix);
+  const std::string upper = *rocksmigrate::PrefixSuccessor(rocksmigrate_sample::kTaskPrefix);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
@@ -633,7 +633,7 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
     std::unique_ptr<rocksdb::Transaction> txn;
     std::string value;
-    for (it->Seek(rocksmigrate_bench::kTaskPrefix); it->Valid() && r.records < cap;
+    for (it->Seek(rocksmigrate_sample::kTaskPrefix); it->Valid() && r.records < cap;
          it->Next()) {
       // Per-record synced commits are slow; a time budget keeps big runs
       // sane. The rate of the records done is what the ratios use.
@@ -645,7 +645,7 @@ CaseResult RunNaive(const Config& cfg, const std::string& path,
       txn.reset(db->BeginTransaction(wo, rocksdb::TransactionOptions(), txn.release()));
       s = txn->GetForUpdate(rocksdb::ReadOptions(), key, &value);
       if (s.ok()) {
-        const std::string migrated = rocksmigrate_bench::NaiveTransform(value);
+        const std::string migrated = rocksmigrate_sample::NaiveTransform(value);
         if (migrated.empty()) {
           problem = key + " is not a JSON object";
           break;
@@ -697,7 +697,7 @@ class IdentityMigration : public rocksmigrate::Migration {
   int from() const override { return 1; }
   int to() const override { return 2; }
   std::string name() const override { return "identity"; }
-  std::string prefix() const override { return rocksmigrate_bench::kTaskPrefix; }
+  std::string prefix() const override { return rocksmigrate_sample::kTaskPrefix; }
   absl::StatusOr<rocksmigrate::ItemResult> Migrate(
       std::string_view, std::string_view value) const override {
     return rocksmigrate::ItemResult::Write(std::string(value));
@@ -716,8 +716,8 @@ absl::Status FillRegistry(MigrationKind kind, const std::string& tmp,
   }
   const std::string dir = tmp + "/migrations";
   fs::create_directories(dir);
-  std::ofstream(dir + "/" + rocksmigrate_bench::kDeclarativeFileName)
-      << rocksmigrate_bench::kDeclarativeFile;
+  std::ofstream(dir + "/" + rocksmigrate_sample::kDeclarativeFileName)
+      << rocksmigrate_sample::kDeclarativeFile;
   return rocksmigrate::RegisterMigrationDir(dir, registry);
 }
 
@@ -1342,7 +1342,7 @@ int main(int argc, char** argv) {
     } else if (flag == "--large") {
       cfg.records = 10000000;
     } else if (flag == "--big-records") {
-      rocksmigrate_bench::SetBigRecords(true);
+      rocksmigrate_sample::SetBigRecords(true);
     } else if (flag == "--online") {
       cfg.online = true;
     } else if (flag == "--online-json") {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "benchmarks/bench_data.h"
+#include "tools/sample/sample_data.h"
 #include "examples/task_v1_to_v2.h"
 #include "glog/logging.h"
 #include "rocksmigrate/declarative.h"
@@ -36,9 +36,9 @@ const Records& Tasks(bool migrated) {
       [] {
         auto* r = new Records;
         for (uint64_t i = 0; r->keys.size() < kRecords; ++i) {
-          if (!rocksmigrate_bench::IsTask(i)) continue;
-          r->keys.push_back(rocksmigrate_bench::RecordKey(i));
-          r->values.push_back(rocksmigrate_bench::RecordValue(kSeed, i));
+          if (!rocksmigrate_sample::IsTask(i)) continue;
+          r->keys.push_back(rocksmigrate_sample::RecordKey(i));
+          r->values.push_back(rocksmigrate_sample::RecordValue(kSeed, i));
           r->bytes += r->values.back().size();
         }
         return r;
@@ -46,10 +46,10 @@ const Records& Tasks(bool migrated) {
       [] {
         auto* r = new Records;
         for (uint64_t i = 0; r->keys.size() < kRecords; ++i) {
-          if (!rocksmigrate_bench::IsTask(i)) continue;
-          r->keys.push_back(rocksmigrate_bench::RecordKey(i));
-          r->values.push_back(rocksmigrate_bench::ExpectedTaskV2(
-              rocksmigrate_bench::RecordValue(kSeed, i)));
+          if (!rocksmigrate_sample::IsTask(i)) continue;
+          r->keys.push_back(rocksmigrate_sample::RecordKey(i));
+          r->values.push_back(rocksmigrate_sample::ExpectedTaskV2(
+              rocksmigrate_sample::RecordValue(kSeed, i)));
           r->bytes += r->values.back().size();
         }
         return r;
@@ -62,10 +62,10 @@ std::unique_ptr<rocksmigrate::Migration> LoadDeclarative() {
                      "rocksmigrate-transform-bench-XXXXXX")
                         .string();
   CHECK(mkdtemp(dir.data()) != nullptr);
-  const std::string path = dir + "/" + rocksmigrate_bench::kDeclarativeFileName;
+  const std::string path = dir + "/" + rocksmigrate_sample::kDeclarativeFileName;
   {
     std::ofstream out(path);
-    out << rocksmigrate_bench::kDeclarativeFile;
+    out << rocksmigrate_sample::kDeclarativeFile;
   }
   auto loaded = rocksmigrate::LoadMigrationFile(path);
   std::filesystem::remove_all(dir);
@@ -81,7 +81,7 @@ void RunMigration(benchmark::State& state, const rocksmigrate::Migration& m,
     auto r = m.Migrate(records.keys[i], records.values[i]);
     CHECK(r.ok() && r->kind() == expected) << records.keys[i];
     if (expected == rocksmigrate::ItemResult::Kind::kWrite) {
-      CHECK_EQ(r->value(), rocksmigrate_bench::ExpectedTaskV2(records.values[i]));
+      CHECK_EQ(r->value(), rocksmigrate_sample::ExpectedTaskV2(records.values[i]));
     }
   }
   size_t i = 0;
@@ -199,7 +199,7 @@ void BM_Transform_NaiveNlohmann(benchmark::State& state) {
   const Records& records = Tasks(false);
   size_t i = 0;
   for (auto _ : state) {
-    std::string out = rocksmigrate_bench::NaiveTransform(records.values[i]);
+    std::string out = rocksmigrate_sample::NaiveTransform(records.values[i]);
     benchmark::DoNotOptimize(out);
     if (++i == records.keys.size()) i = 0;
   }
@@ -245,7 +245,7 @@ void BM_ExpectedBytesByTextEdit(benchmark::State& state) {
   const Records& records = Tasks(false);
   size_t i = 0;
   for (auto _ : state) {
-    std::string out = rocksmigrate_bench::ExpectedTaskV2(records.values[i]);
+    std::string out = rocksmigrate_sample::ExpectedTaskV2(records.values[i]);
     benchmark::DoNotOptimize(out);
     if (++i == records.keys.size()) i = 0;
   }

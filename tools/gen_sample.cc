@@ -4,19 +4,15 @@
 //   rocksmigrate-gen --db PATH --count N [--prefix task:] [--seed S]
 //
 // Keys are `<prefix><id>` with the id zero-padded to 8 digits (more when N
-// needs it); values are ~200-byte JSON objects with "schema_version": 1.
-// The same seed gives the same bytes. Writes go in large WriteBatches with
+// needs it); values are ~230-byte JSON task objects with "schema_version": 1
+// from the same generator as the benchmarks' (tools/sample/sample_data.h),
+// the key as their "id". The same seed gives the same bytes. Writes go in large WriteBatches with
 // the WAL on, then a flush, so the database is durable when the tool exits.
 #include <algorithm>
 #include <chrono>
-#include <cinttypes>
-#include <cstdio>
-#include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -25,6 +21,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
+#include "tools/sample/sample_data.h"
 
 namespace {
 
@@ -32,23 +29,6 @@ constexpr char kUsage[] =
     "usage: rocksmigrate-gen --db PATH --count N [--prefix task:] [--seed S]\n"
     "creates a new database at PATH holding N version-1 task records\n";
 constexpr size_t kBatchRecords = 10000;
-
-const char* const kVerbs[] = {"review", "fix",     "write",  "update",
-                              "design", "migrate", "deploy", "test",
-                              "plan",   "document"};
-const char* const kThings[] = {
-    "the quarterly report", "the login page",     "the billing service",
-    "the onboarding flow",  "the search index",   "the backup job",
-    "the release notes",    "the API gateway",    "the mobile client",
-    "the data pipeline",    "the on-call runbook", "the pricing table"};
-const char* const kStatuses[] = {"open", "in_progress", "blocked", "done"};
-const char* const kTags[] = {"backend", "frontend", "urgent", "infra",
-                             "customer", "security", "docs",   "tech-debt"};
-
-template <size_t N>
-const char* Pick(const char* const (&list)[N], std::mt19937_64& rng) {
-  return list[rng() % N];
-}
 
 int Fail(const std::string& message) {
   std::cerr << "error: " << message << '\n';
@@ -115,31 +95,12 @@ int main(int argc, char** argv) {
   std::unique_ptr<rocksdb::DB> db(raw_db);
 
   const int id_width = std::max<int>(8, static_cast<int>(absl::StrCat(count).size()));
-  std::mt19937_64 rng(seed);
   rocksdb::WriteBatch batch;
   rocksdb::WriteOptions write_options;  // WAL on.
   std::string key;
-  char value[512];
-  const int64_t base_time = 1767225600;  // 2026-01-01T00:00:00Z.
   for (uint64_t id = 1; id <= count; ++id) {
     key = absl::StrFormat("%s%0*d", prefix, id_width, id);
-    const int64_t created = base_time + static_cast<int64_t>(rng() % 31536000);
-    const time_t created_t = static_cast<time_t>(created);
-    struct tm tm_utc;
-    gmtime_r(&created_t, &tm_utc);
-    char created_at[32];
-    strftime(created_at, sizeof(created_at), "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
-    const int n = std::snprintf(
-        value, sizeof(value),
-        "{\"id\":%" PRIu64 ",\"title\":\"Task %" PRIu64
-        ": %s %s\",\"status\":\"%s\",\"priority\":%d,\"owner\":\"user-%04d\","
-        "\"created_at\":\"%s\",\"tags\":[\"%s\",\"%s\"],\"estimate_hours\":%d,"
-        "\"schema_version\":1}",
-        id, id, Pick(kVerbs, rng), Pick(kThings, rng), Pick(kStatuses, rng),
-        static_cast<int>(rng() % 4) + 1, static_cast<int>(rng() % 5000),
-        created_at, Pick(kTags, rng), Pick(kTags, rng),
-        static_cast<int>(rng() % 40) + 1);
-    batch.Put(key, rocksdb::Slice(value, static_cast<size_t>(n)));
+    batch.Put(key, rocksmigrate_sample::TaskValue(seed, id, key));
     if (batch.Count() >= kBatchRecords || id == count) {
       s = db->Write(write_options, &batch);
       if (!s.ok()) return Fail(absl::StrCat("write failed: ", s.ToString()));

@@ -1,5 +1,6 @@
-// The benchmark dataset: deterministic, realistic ~200-byte JSON records under
-// two prefixes, and the expected bytes after the Task v1 -> v2 migration,
+// The sample data of rocksmigrate-gen and of the benchmarks (one generator
+// for both): deterministic, realistic ~200-byte JSON records under two
+// prefixes, and the expected bytes after the Task v1 -> v2 migration,
 // computed without the engine.
 //
 // Record i of a dataset of N records (0 <= i < N) is a note when
@@ -12,14 +13,14 @@
 // and raw UTF-8 strings), which is exactly how nlohmann::ordered_json dumps
 // them. That lets ExpectedTaskV2() compute the migrated bytes by editing the
 // text instead of going through a JSON library.
-#ifndef ROCKSMIGRATE_BENCHMARKS_BENCH_DATA_H_
-#define ROCKSMIGRATE_BENCHMARKS_BENCH_DATA_H_
+#ifndef ROCKSMIGRATE_TOOLS_SAMPLE_SAMPLE_DATA_H_
+#define ROCKSMIGRATE_TOOLS_SAMPLE_SAMPLE_DATA_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace rocksmigrate_bench {
+namespace rocksmigrate_sample {
 
 inline constexpr char kTaskPrefix[] = "task:";
 inline constexpr char kNotePrefix[] = "note:";
@@ -40,6 +41,11 @@ std::string RecordKey(uint64_t index);
 
 // The version-1 value of record `index`.
 std::string RecordValue(uint64_t seed, uint64_t index);
+
+// A version-1 task value made from (seed, index) with `id` as its "id"
+// member: RecordValue() gives a task RecordKey(index), rocksmigrate-gen the
+// key it writes.
+std::string TaskValue(uint64_t seed, uint64_t index, std::string_view id);
 
 // From now on, task values carry a "notes" member of words making each
 // value 2 to 4 KiB long (for the big-records case); false: ~230 bytes.
@@ -70,6 +76,6 @@ inline uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-}  // namespace rocksmigrate_bench
+}  // namespace rocksmigrate_sample
 
-#endif  // ROCKSMIGRATE_BENCHMARKS_BENCH_DATA_H_
+#endif  // ROCKSMIGRATE_TOOLS_SAMPLE_SAMPLE_DATA_H_

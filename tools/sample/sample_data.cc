@@ -1,4 +1,4 @@
-#include "benchmarks/bench_data.h"
+#include "tools/sample/sample_data.h"
 
 #include <time.h>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 
-namespace rocksmigrate_bench {
+namespace rocksmigrate_sample {
 namespace {
 
 const char* const kVerbs[] = {"Review", "Fix",     "Write",  "Update",
@@ -101,15 +101,19 @@ bool g_big_records = false;
 void SetBigRecords(bool big) { g_big_records = big; }
 
 std::string RecordValue(uint64_t seed, uint64_t index) {
+  if (IsTask(index)) return TaskValue(seed, index, RecordKey(index));
   Rng rng(seed, index);
   const std::string created = IsoTime(kBaseTime + rng.Next() % 31536000);
-  if (!IsTask(index)) {
-    return absl::StrCat(R"({"id":")", RecordKey(index),
-                        R"(","schema_version":1,"task":")",
-                        RecordKey(index - 1), R"(","author":"user)",
-                        rng.Next() % 10000, R"(","created_at":")", created,
-                        R"(","body":")", rng.Pick(kBodies), R"("})");
-  }
+  return absl::StrCat(R"({"id":")", RecordKey(index),
+                      R"(","schema_version":1,"task":")",
+                      RecordKey(index - 1), R"(","author":"user)",
+                      rng.Next() % 10000, R"(","created_at":")", created,
+                      R"(","body":")", rng.Pick(kBodies), R"("})");
+}
+
+std::string TaskValue(uint64_t seed, uint64_t index, std::string_view id) {
+  Rng rng(seed, index);
+  const std::string created = IsoTime(kBaseTime + rng.Next() % 31536000);
   // One title in 16 quotes a word (escaped), one in 16 has non-ASCII UTF-8.
   std::string title;
   switch (rng.Next() % 16) {
@@ -129,7 +133,7 @@ std::string RecordValue(uint64_t seed, uint64_t index) {
     absl::StrAppend(&tags, t == 0 ? "\"" : ",\"", rng.Pick(kTags), "\"");
   }
   return absl::StrCat(
-      R"({"id":")", RecordKey(index), R"(","schema_version":1,"title":")",
+      R"({"id":")", std::string(id), R"(","schema_version":1,"title":")",
       title, " (#", index, R"x()","status":")x", rng.Pick(kStatuses),
       R"(","priority":)", rng.Next() % 5 + 1, R"(,"assignee":"user)",
       rng.Next() % 10000, R"(","created_at":")", created, R"(","tags":[)",
@@ -163,4 +167,4 @@ std::string NaiveTransform(std::string_view v1) {
   return record.dump();
 }
 
-}  // namespace rocksmigrate_bench
+}  // namespace rocksmigrate_sample
