@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "rocksmigrate/status_macros.h"
+#include "src/metadata.h"
 #include "tools/cli/command_util.h"
 #include "tools/cli/format.h"
 
@@ -14,13 +15,8 @@ namespace {
 
 // "3d4h" from a backup's created_at to now; "?" when unreadable.
 std::string AgeOf(const BackupInfo& b) {
-  absl::Time created;
-  std::string err;
-  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", b.created_at,
-                       absl::UTCTimeZone(), &created, &err)) {
-    return "?";
-  }
-  return HumanDuration(absl::Now() - created);
+  const std::optional<absl::Time> created = ParseIsoTime(b.created_at);
+  return created ? HumanDuration(absl::Now() - *created) : "?";
 }
 
 }  // namespace

@@ -8,23 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "rocksmigrate/status_macros.h"
+#include "src/metadata.h"
 #include "tools/cli/command_util.h"
 #include "tools/cli/format.h"
 
 namespace rocksmigrate::cli {
-namespace {
-
-std::optional<absl::Time> ParseIso(const std::string& text) {
-  absl::Time t;
-  std::string err;
-  if (!absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", text, absl::UTCTimeZone(), &t,
-                       &err)) {
-    return std::nullopt;
-  }
-  return t;
-}
-
-}  // namespace
 
 absl::StatusOr<Findings> Gather(const Migrator& migrator,
                                 const MigrationRegistry& registry,
@@ -99,7 +87,7 @@ std::vector<Recommendation> Recommend(const CommandContext& ctx,
   }
   if (s.in_flight) {
     const InFlight& r = *s.in_flight;
-    const std::optional<absl::Time> updated = ParseIso(r.updated_at);
+    const std::optional<absl::Time> updated = ParseIsoTime(r.updated_at);
     const bool stale = updated && f.now - *updated > absl::Minutes(1) &&
                        r.pacing.find("paused") == std::string::npos;
     if (stale) {
@@ -164,7 +152,7 @@ std::vector<Recommendation> Recommend(const CommandContext& ctx,
     if (!b.readable) continue;
     ++seen;
     if (seen == readable) break;  // The newest is never counted as old.
-    const std::optional<absl::Time> created = ParseIso(b.created_at);
+    const std::optional<absl::Time> created = ParseIsoTime(b.created_at);
     if (created && f.now - *created > kOldBackupAge) {
       ++old_count;
       old_bytes += b.approximate_bytes;

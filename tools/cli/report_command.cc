@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "rocksmigrate/health.h"
 #include "rocksmigrate/status_macros.h"
+#include "src/metadata.h"
 #include "tools/cli/command_util.h"
 #include "tools/cli/format.h"
 #include "tools/cli/recommendations.h"
@@ -111,21 +112,18 @@ absl::StatusOr<Outcome> RunReportCommand(CommandContext& ctx) {
     history["by_status"] = std::move(statuses);
     history["records_migrated"] = migrated;
     history["last_success"] =
-        last_success ? HistoryEntryToJson(*last_success) : Json(nullptr);
+        last_success ? cli::HistoryEntryToJson(*last_success) : Json(nullptr);
     history["last"] = s.recent_history.empty()
                           ? Json(nullptr)
-                          : HistoryEntryToJson(s.recent_history.back());
+                          : cli::HistoryEntryToJson(s.recent_history.back());
     doc["history"] = std::move(history);
     Json backups = Json::array();
     for (const BackupInfo& b : f.backups) {
       Json j = BackupToJson(b);
-      absl::Time created;
-      std::string err;
-      j["age_seconds"] =
-          b.readable && absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", b.created_at,
-                                        absl::UTCTimeZone(), &created, &err)
-              ? Json(absl::ToInt64Seconds(f.now - created))
-              : Json(nullptr);
+      const std::optional<absl::Time> created =
+          b.readable ? ParseIsoTime(b.created_at) : std::nullopt;
+      j["age_seconds"] = created ? Json(absl::ToInt64Seconds(f.now - *created))
+                                 : Json(nullptr);
       backups.push_back(std::move(j));
     }
     doc["backups"] = Json{{"count", f.backups.size()},
