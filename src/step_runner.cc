@@ -456,9 +456,12 @@ StepResult MigrateRecords(const StepEnv& env, const Step& step,
     next.info.items_migrated += batch.changes.size();
     next.info.items_skipped += batch.skipped;
     next.info.items_ahead += batch.newer;
-    env.meta->PutCursor(&wb, next);
     {
       std::lock_guard<std::mutex> lock(cursor_mu);
+      // The pacing state is read under the lock NotePacing takes: a hold
+      // noted after StampProgress read the state is not written over.
+      next.info.pacing = opt.pacer != nullptr ? opt.pacer->state() : "";
+      env.meta->PutCursor(&wb, next);
       FaultPoint("before_commit");
       absl::Status s = env.meta->Commit(
           &wb, absl::StrCat("committing a batch ending at key '",
