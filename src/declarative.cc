@@ -144,10 +144,10 @@ absl::StatusOr<std::unique_ptr<Migration>> ParseMigrationFile(
        n = tree.next_sibling(n)) {
     const std::string k = tree.Key(n);
     if (k != "from" && k != "to" && k != "name" && k != "description" &&
-        k != "prefix" && k != "patch") {
+        k != "prefix" && k != "patch" && k != "down") {
       return check.Error(absl::StrCat(
           "unknown field \"", Clip(k),
-          "\" (allowed: from, to, name, description, prefix, patch)"));
+          "\" (allowed: from, to, name, description, prefix, patch, down)"));
     }
   }
   RM_ASSIGN_OR_RETURN(int from, check.Version("from"));
@@ -186,11 +186,25 @@ absl::StatusOr<std::unique_ptr<Migration>> ParseMigrationFile(
   }
   absl::StatusOr<JsonPatch> compiled = JsonPatch::Compile(tree, patch);
   if (!compiled.ok()) return check.Error(std::string(compiled.status().message()));
+  // The optional down patch (rollback without a backup): the same checks.
+  std::optional<JsonPatch> down;
+  RM_ASSIGN_OR_RETURN(int down_node, check.Member("down", false));
+  if (down_node != JsonTree::kNone) {
+    if (tree.type(down_node) != Type::kArray) {
+      return check.Error(absl::StrCat("field \"down\" must be an array, not ",
+                                      TypeName(tree.type(down_node))));
+    }
+    absl::StatusOr<JsonPatch> d = JsonPatch::Compile(tree, down_node);
+    if (!d.ok()) {
+      return check.Error(absl::StrCat("field \"down\": ", d.status().message()));
+    }
+    down = std::move(*d);
+  }
   RM_ASSIGN_OR_RETURN(
       std::unique_ptr<PatchMigration> m,
       PatchMigrationFactory::Make(from, std::move(name), std::move(prefix),
-                                  std::move(*compiled), file_name,
-                                  Sha256Hex(bytes)));
+                                  std::move(*compiled), std::move(down),
+                                  file_name, Sha256Hex(bytes)));
   return std::unique_ptr<Migration>(std::move(m));
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "rocksmigrate/status_macros.h"
+#include "src/down_of.h"
 #include "src/keys.h"
 #include "src/metadata.h"
 #include "src/migrator_impl.h"
@@ -58,40 +59,17 @@ bool DoneByCursor(const Step& step, const Cursor& cursor, std::string_view key) 
 
 }  // namespace
 
-absl::StatusOr<DryRunReport> Migrator::Impl::DryRun(
-    std::optional<int> target) const {
-  RM_ASSIGN_OR_RETURN(MigratePlan plan, PreflightMigrate(target));
-  DryRunReport report;
-  report.from_version = plan.snap.current;
-  report.to_version = plan.goal;
-  report.in_flight_action = plan.action;
-  report.would_stamp = plan.stamp;
-  if (plan.action && *plan.action != InFlightAction::kResumeStep) {
-    report.to_version = plan.snap.current;
-    return report;  // Migrate() would finish the restore and stop.
-  }
-  std::vector<Step> path;
-  std::optional<Cursor> resume;
-  if (plan.resume != nullptr) {
-    path.push_back(*plan.resume);
-    resume = plan.snap.cursor;
-  }
-  for (const Step& s : plan.steps) path.push_back(s);
-  if (path.empty()) return report;
+namespace {
 
-  std::set<std::string> all;
-  for (const Step& step : path) {
-    DryRunStep ds;
-    ds.from = step.from;
-    ds.to = step.to;
-    for (const Migration* m : step.migrations) {
-      ds.migrations.push_back(m->name());
-      all.insert(m->prefix());
-      RM_ASSIGN_OR_RETURN(bool has, meta_.HasRecordsUnder(m->prefix()));
-      if (!has) ds.empty_prefixes.push_back(m->prefix());
-    }
-    report.steps.push_back(std::move(ds));
-  }
+// Carries every record under `all` through `path` in memory, filling
+// report->steps (one per step of `path`, already named), records_scanned,
+// elapsed and estimated_duration. `resume`: the cursor of the run in flight
+// whose step is path[0].
+absl::Status Simulate(rocksdb::DB* db_, const MigratorOptions& options_,
+                      const std::vector<Step>& path,
+                      const std::optional<Cursor>& resume,
+                      const std::set<std::string>& all, DryRunReport* out) {
+  DryRunReport& report = *out;
   std::vector<ScanRange> ranges;
   std::vector<KeyRange> key_ranges;
   for (const std::string& p : MinimalPrefixes(all)) {
@@ -179,6 +157,112 @@ absl::StatusOr<DryRunReport> Migrator::Impl::DryRun(
   report.estimated_duration =
       report.elapsed +
       absl::Seconds(static_cast<double>(bytes) / kAssumedWriteBytesPerSecond);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<DryRunReport> Migrator::Impl::DryRun(
+    std::optional<int> target) const {
+  RM_ASSIGN_OR_RETURN(MigratePlan plan, PreflightMigrate(target));
+  DryRunReport report;
+  report.from_version = plan.snap.current;
+  report.to_version = plan.goal;
+  report.in_flight_action = plan.action;
+  report.would_stamp = plan.stamp;
+  if (plan.action && *plan.action != InFlightAction::kResumeStep) {
+    report.to_version = plan.snap.current;
+    return report;  // Migrate() would finish the restore and stop.
+  }
+  std::vector<Step> path;
+  std::optional<Cursor> resume;
+  if (plan.resume != nullptr) {
+    path.push_back(*plan.resume);
+    resume = plan.snap.cursor;
+  }
+  for (const Step& s : plan.steps) path.push_back(s);
+  if (path.empty()) return report;
+
+  std::set<std::string> all;
+  for (const Step& step : path) {
+    DryRunStep ds;
+    ds.from = step.from;
+    ds.to = step.to;
+    for (const Migration* m : step.migrations) {
+      ds.migrations.push_back(m->name());
+      all.insert(m->prefix());
+      RM_ASSIGN_OR_RETURN(bool has, meta_.HasRecordsUnder(m->prefix()));
+      if (!has) ds.empty_prefixes.push_back(m->prefix());
+    }
+    report.steps.push_back(std::move(ds));
+  }
+  RM_RETURN_IF_ERROR(Simulate(db_, options_, path, resume, all, &report));
+  return report;
+}
+
+absl::StatusOr<DryRunReport> Migrator::Impl::DryRunRollback(
+    int target, RollbackMethod method) const {
+  RM_ASSIGN_OR_RETURN(RollbackPlan plan, PreflightRollback(target, method));
+  DryRunReport report;
+  report.from_version = plan.snap.current;
+  report.to_version = target;
+  report.in_flight_action = plan.action;
+  // The down passes at the top, newest first, are simulated as a chain on
+  // the records as they are; below the first backup restore the records
+  // would be the backup's, which a dry run does not read.
+  std::vector<Step> path;
+  std::vector<std::vector<DownOf>> adapters;
+  bool chain = !plan.action.has_value();
+  std::set<std::string> all;
+  for (const Undo& u : plan.undos) {
+    if (u.unstamp()) continue;
+    DryRunStep ds;
+    ds.from = u.entry.to;
+    ds.to = u.entry.from;
+    ds.migrations = u.entry.migrations;
+    ds.undo_by = u.down ? RollbackMethod::kDown : RollbackMethod::kBackup;
+    if (!u.down) {
+      ds.backup_id = u.backup->id;
+      ds.items_to_migrate = u.backup->item_count;
+      chain = false;
+    } else if (!chain) {
+      ds.simulated = false;
+    } else {
+      const Step* up = registry_->FindStep(u.entry.from);
+      adapters.emplace_back();
+      for (const Migration* m : up->migrations) {
+        adapters.back().emplace_back(*m);
+        all.insert(m->prefix());
+      }
+    }
+    report.steps.push_back(std::move(ds));
+  }
+  for (std::vector<DownOf>& a : adapters) {
+    Step step;
+    step.from = a.front().from();
+    step.to = a.front().to();
+    for (const DownOf& d : a) step.migrations.push_back(&d);
+    path.push_back(std::move(step));
+  }
+  if (path.empty()) return report;
+  DryRunReport simulated;
+  simulated.steps.resize(path.size());
+  RM_RETURN_IF_ERROR(
+      Simulate(db_, options_, path, std::nullopt, all, &simulated));
+  for (size_t i = 0; i < path.size(); ++i) {
+    DryRunStep& ds = report.steps[i];  // The chain is the top of the list.
+    const DryRunStep& sim = simulated.steps[i];
+    ds.items_to_migrate = sim.items_to_migrate;
+    ds.items_to_delete = sim.items_to_delete;
+    ds.items_skipped = sim.items_skipped;
+    ds.items_ahead = sim.items_ahead;
+    ds.items_failed = sim.items_failed;
+    ds.bytes_to_write = sim.bytes_to_write;
+    ds.first_failures = sim.first_failures;
+  }
+  report.records_scanned = simulated.records_scanned;
+  report.elapsed = simulated.elapsed;
+  report.estimated_duration = simulated.estimated_duration;
   return report;
 }
 

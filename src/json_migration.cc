@@ -29,8 +29,14 @@ absl::StatusOr<int64_t> RecordSchemaVersion(const Json& record) {
                    it->dump()));
 }
 
-absl::StatusOr<ItemResult> JsonMigration::Migrate(
-    std::string_view key, std::string_view value) const {
+namespace {
+
+// Parses the record, applies the version rule (up: migrate below `to`,
+// keep at it; down: undo at `to`, keep below it; both: keep above it
+// apart), calls `transform` and stamps the version it goes to.
+template <typename Fn>
+absl::StatusOr<ItemResult> Rewrite(std::string_view value, int from, int to,
+                                   bool down, Fn transform) {
   Json record;
   RM_RETURN_IF_ERROR(ParseJsonExactly(value, &record));
   if (!record.is_object()) {
@@ -40,9 +46,9 @@ absl::StatusOr<ItemResult> JsonMigration::Migrate(
   }
   absl::StatusOr<int64_t> version = RecordSchemaVersion(record);
   if (!version.ok()) return version.status();
-  if (*version > to()) return ItemResult::KeepNewer();
-  if (*version == to()) return ItemResult::Keep();
-  absl::Status s = Transform(key, record);
+  if (*version > to) return ItemResult::KeepNewer();
+  if (down ? *version < to : *version == to) return ItemResult::Keep();
+  absl::Status s = transform(record);
   if (!s.ok()) return s;
   if (!record.is_object()) {
     return absl::InvalidArgumentError("the transform left a non-object value");
@@ -54,10 +60,30 @@ absl::StatusOr<ItemResult> JsonMigration::Migrate(
         "the transform left a value nested deeper than ", kMaxJsonDepth,
         " arrays and objects"));
   }
-  record["schema_version"] = to();
+  record["schema_version"] = down ? from : to;
   // Strict UTF-8 on output: a string the transform made invalid is an error
   // (dump throws; the migrator's one catch turns it into an item error).
   return ItemResult::Write(record.dump());
+}
+
+}  // namespace
+
+absl::Status JsonMigration::DownTransform(std::string_view /*key*/,
+                                          Json& /*record*/) const {
+  return absl::UnimplementedError(
+      absl::StrCat("migration ", name(), " has no down transform"));
+}
+
+absl::StatusOr<ItemResult> JsonMigration::Down(std::string_view key,
+                                               std::string_view value) const {
+  return Rewrite(value, from(), to(), /*down=*/true,
+                 [&](Json& r) { return DownTransform(key, r); });
+}
+
+absl::StatusOr<ItemResult> JsonMigration::Migrate(
+    std::string_view key, std::string_view value) const {
+  return Rewrite(value, from(), to(), /*down=*/false,
+                 [&](Json& r) { return Transform(key, r); });
 }
 
 }  // namespace rocksmigrate

@@ -50,6 +50,15 @@ class FieldReader {
     *out = v->get<bool>();
     return true;
   }
+  // A field written only when true: absent reads as false.
+  bool OptionalBool(const char* name, bool* out) {
+    const json* v = Find(name, /*optional=*/true);
+    *out = false;
+    if (v == nullptr) return ok();
+    if (!v->is_boolean()) return Bad(name, "is not true or false");
+    *out = v->get<bool>();
+    return true;
+  }
   // An integer in [min, max].
   template <typename T>
   bool Int(const char* name, T* out, int64_t min, uint64_t max,
@@ -276,6 +285,7 @@ json HistoryEntryToJson(const HistoryEntry& e) {
   if (!e.backup_column_family.empty()) {
     j["backup_column_family"] = e.backup_column_family;
   }
+  if (e.down) j["down"] = true;
   return j;
 }
 
@@ -309,6 +319,7 @@ absl::StatusOr<HistoryEntry> HistoryEntryFromJson(const json& j,
     r.Fail("field \"empty_prefixes_hex\" holds a string that is not hex");
   }
   ReadModeAndKept(r, &e.mode, &e.items_kept, &e.kept_keys);
+  r.OptionalBool("down", &e.down);
   if (r.ok()) {
     std::optional<StepStatus> parsed = ParseStepStatus(status);
     if (!parsed) {
@@ -343,14 +354,16 @@ absl::StatusOr<HistoryEntry> DecodeHistoryEntry(std::string_view bytes,
 }
 
 std::string EncodeManifest(const BackupInfo& b) {
-  return DumpMetadata(json{{"id", b.id},
-                           {"from", b.from},
-                           {"to", b.to},
-                           {"created_at", b.created_at},
-                           {"prefixes_hex", HexAll(b.prefixes)},
-                           {"item_count", b.item_count},
-                           {"complete", b.complete},
-                           {"run_id", b.run_id}});
+  json j{{"id", b.id},
+         {"from", b.from},
+         {"to", b.to},
+         {"created_at", b.created_at},
+         {"prefixes_hex", HexAll(b.prefixes)},
+         {"item_count", b.item_count},
+         {"complete", b.complete},
+         {"run_id", b.run_id}};
+  if (b.down) j["down"] = true;
+  return DumpMetadata(j);
 }
 
 absl::StatusOr<BackupInfo> DecodeManifest(std::string_view bytes,
@@ -374,6 +387,7 @@ absl::StatusOr<BackupInfo> DecodeManifest(std::string_view bytes,
   r.Int("item_count", &b.item_count, 0, kMaxCount);
   r.Bool("complete", &b.complete);
   r.String("run_id", &b.run_id);
+  r.OptionalBool("down", &b.down);
   if (r.ok() && b.id != id) {
     r.Fail(absl::StrCat("field \"id\" names ", PrintableKey(b.id),
                         ", not its own key"));
@@ -422,6 +436,10 @@ std::string EncodeCursor(const Cursor& c) {
          {"records_per_second", i.records_per_second},
          {"items_total_estimate", i.items_total_estimate},
          {"pacing", i.pacing}};
+  if (i.down) j["down"] = true;
+  if (i.rollback_using != RollbackMethod::kAuto) {
+    j["rollback_using"] = ToString(i.rollback_using);
+  }
   return DumpMetadata(j);
 }
 
@@ -476,6 +494,21 @@ absl::StatusOr<Cursor> DecodeCursor(std::string_view bytes) {
   r.Int("records_per_second", &i.records_per_second, 0, kMaxCount, true);
   r.Int("items_total_estimate", &i.items_total_estimate, 0, kMaxCount, true);
   r.String("pacing", &i.pacing, true);
+  r.OptionalBool("down", &i.down);
+  std::string method = "auto";
+  r.String("rollback_using", &method, true);
+  if (r.ok()) {
+    std::optional<RollbackMethod> m = ParseRollbackMethod(method);
+    if (!m) {
+      r.Fail(absl::StrCat("field \"rollback_using\": '", PrintableKey(method),
+                          "' is not auto, backup or down"));
+    } else {
+      i.rollback_using = *m;
+    }
+  }
+  if (r.ok() && i.down && !c.backup) {
+    r.Fail("a down pass always has a backup, but \"backup\" is false");
+  }
   if (r.ok()) {
     auto it = j.find("rollback_target");
     if (it != j.end() && !it->is_null()) {
@@ -523,7 +556,9 @@ absl::StatusOr<Cursor> DecodeCursor(std::string_view bytes) {
     r.Fail("a restore needs a backup");
   }
   if (r.ok() && i.rollback_target &&
-      (i.reason != RestoreReason::kRollback || *i.rollback_target > i.from)) {
+      ((i.reason != RestoreReason::kRollback &&
+        !(i.down && i.state == StepState::kMigrating)) ||
+       *i.rollback_target > i.from)) {
     r.Fail(absl::StrCat("field \"rollback_target\" (", *i.rollback_target,
                         ") does not go with a ", reason.empty() ? "migrating" : reason,
                         " step from v", i.from));

@@ -90,8 +90,13 @@ absl::StatusOr<RunReport> Migrator::Migrate(std::optional<int> target) {
 absl::StatusOr<DryRunReport> Migrator::DryRun(std::optional<int> target) const {
   return impl_->DryRun(target);
 }
-absl::StatusOr<RunReport> Migrator::Rollback(int target) {
-  return impl_->Rollback(target);
+absl::StatusOr<RunReport> Migrator::Rollback(int target,
+                                             RollbackMethod method) {
+  return impl_->Rollback(target, method);
+}
+absl::StatusOr<DryRunReport> Migrator::DryRunRollback(
+    int target, RollbackMethod method) const {
+  return impl_->DryRunRollback(target, method);
 }
 absl::StatusOr<RunReport> Migrator::Redo(bool force) {
   return impl_->Redo(force);
@@ -189,7 +194,7 @@ absl::StatusOr<DatabaseState> Migrator::Impl::Inspect() const {
   } else if (*cursor) {
     out.in_flight = (*cursor)->info;
     out.in_flight_action =
-        ActionFor((*cursor)->info.state, (*cursor)->info.reason);
+        ActionFor((*cursor)->info);
   }
   absl::StatusOr<HistoryStore::Layout> layout = history_.ReadLayout();
   if (layout.ok()) {
@@ -303,10 +308,11 @@ absl::StatusOr<RunReport> Migrator::Impl::Migrate(std::optional<int> target) {
   return report;
 }
 
-absl::StatusOr<RunReport> Migrator::Impl::Rollback(int target) {
+absl::StatusOr<RunReport> Migrator::Impl::Rollback(int target,
+                                                   RollbackMethod method) {
   RM_ASSIGN_OR_RETURN(std::unique_ptr<Lease> lease,
                       Lease::Acquire(&meta_, options_.lock_wait));
-  RM_ASSIGN_OR_RETURN(RollbackPlan plan, PreflightRollback(target));
+  RM_ASSIGN_OR_RETURN(RollbackPlan plan, PreflightRollback(target, method));
   RunReport report;
   report.run_id = NewRunId();
   report.from_version = plan.snap.current;
@@ -323,10 +329,13 @@ absl::StatusOr<RunReport> Migrator::Impl::Rollback(int target) {
       case InFlightAction::kResumeStep:
         // Undo the step in flight: it never finished. The rollback goes on
         // from there, so the cursor carries its target.
+        c.info.rollback_using = method;
         RM_RETURN_IF_ERROR(BeginRestore(&c, RestoreReason::kRollback, target));
         return FinishRollback(std::move(c), std::move(undos), &report);
       case InFlightAction::kFinishRollback:
-        c.info.rollback_target = target;  // The newest request wins.
+        // The newest request wins (a down pass in flight finishes as one).
+        c.info.rollback_target = target;
+        c.info.rollback_using = method;
         return FinishRollback(std::move(c), std::move(undos), &report);
       case InFlightAction::kFinishFailure:
       case InFlightAction::kFinishAbandon: {
@@ -358,8 +367,11 @@ absl::StatusOr<RunReport> Migrator::Impl::Rollback(int target) {
   meta_.PutVersion(&wb, version);
   std::optional<Cursor> next;
   if (taken < undos.size()) {
-    next = RollbackCursor(undos[taken], target);
+    std::optional<BackupInfo> manifest;
+    RM_ASSIGN_OR_RETURN(next,
+                        RollbackCursor(undos[taken], target, method, &manifest));
     meta_.PutCursor(&wb, *next);
+    if (manifest) backups_.PutManifest(&wb, backups_.write_cf(), *manifest);
   }
   RM_RETURN_IF_ERROR(meta_.Commit(
       &wb, absl::StrCat("starting the rollback to v", target)));
@@ -386,7 +398,7 @@ absl::StatusOr<RunReport> Migrator::Impl::Abandon() {
   report.to_version = snap.current;
   report.resumed = true;
   report.in_flight_action =
-      ActionFor(snap.cursor->info.state, snap.cursor->info.reason);
+      ActionFor(snap.cursor->info);
   RM_RETURN_IF_ERROR(lease->Record(options_.clock()));
   RM_RETURN_IF_ERROR(ConvertLegacyHistory());
   Cursor c = *snap.cursor;

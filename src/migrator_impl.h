@@ -38,12 +38,13 @@ class Migrator::Impl {
   // FailedPrecondition when the stored version is newer than supported.
   absl::Status CheckNotNewer(const Snapshot& snap) const;
 
-  // One undo of a rollback: a step restored from its backup, or a stamp
-  // taken back (the database is empty).
+  // One undo of a rollback: a step restored from its backup or undone by
+  // its down transforms, or a stamp taken back (the database is empty).
   struct Undo {
     HistoryEntry entry;           // The entry undone (status success or
                                   // stamped).
-    std::optional<BackupInfo> backup;  // For a step.
+    std::optional<BackupInfo> backup;  // For a step restored from it.
+    bool down = false;                 // For a step undone by a down pass.
     bool unstamp() const { return entry.status == StepStatus::kStamped; }
   };
 
@@ -60,18 +61,22 @@ class Migrator::Impl {
   struct RollbackPlan {
     Snapshot snap;
     int target = 0;
+    RollbackMethod method = RollbackMethod::kAuto;
     std::optional<InFlightAction> action;
     std::vector<Undo> undos;  // After the step in flight, newest first.
   };
 
   // The preflights: every check that can refuse, no write.
   absl::StatusOr<MigratePlan> PreflightMigrate(std::optional<int> target) const;
-  absl::StatusOr<RollbackPlan> PreflightRollback(int target) const;
+  absl::StatusOr<RollbackPlan> PreflightRollback(int target,
+                                                 RollbackMethod method) const;
   absl::StatusOr<Snapshot> PreflightAbandon() const;
 
   absl::StatusOr<DatabaseState> Inspect() const;
   absl::StatusOr<RunReport> Migrate(std::optional<int> target);
-  absl::StatusOr<RunReport> Rollback(int target);
+  absl::StatusOr<RunReport> Rollback(int target, RollbackMethod method);
+  absl::StatusOr<DryRunReport> DryRunRollback(int target,
+                                              RollbackMethod method) const;
   absl::StatusOr<RunReport> Abandon();
   absl::StatusOr<RunReport> Redo(bool force);
   absl::StatusOr<DryRunReport> DryRun(std::optional<int> target) const;
@@ -103,7 +108,19 @@ class Migrator::Impl {
   // verified (backup present, complete and whole; a stamp only while the
   // database is empty).
   absl::StatusOr<std::vector<Undo>> PlanUndos(int from, int target,
-                                              bool empty) const;
+                                              bool empty,
+                                              RollbackMethod method) const;
+  // Why step from -> to, applied with `migrations` and `checksums`, cannot
+  // be undone by the down transforms registered now (the step gone, its
+  // migrations or files changed since, a migration without a down); empty
+  // when it can.
+  std::string DownProblem(int from, int to,
+                          const std::vector<std::string>& migrations,
+                          const std::map<std::string, std::string>& checksums)
+      const;
+  // A down pass in flight against the registry (DownProblem, its prefix
+  // index and last key). FailedPrecondition naming what changed.
+  absl::Status VerifyDownable(const Cursor& cursor) const;
   // The backup of `cursor`, checked to hold exactly the records it backed
   // up. DataLoss otherwise.
   absl::StatusOr<BackupInfo> VerifiedBackupOf(const Cursor& cursor) const;
@@ -119,8 +136,10 @@ class Migrator::Impl {
         BackupChange::kNone;
     // Stamps undone in the same write (a rollback reaching them).
     std::vector<HistoryEntry> unstamps;
-    // kReplace: the next cursor (a rollback's next step).
+    // kReplace: the next cursor (a rollback's next step), and the manifest
+    // of the backup it takes when it is a down pass.
     std::optional<Cursor> next;
+    std::optional<BackupInfo> next_manifest;
   };
   // Records the outcome of the step of `cursor` (history entry, cursor,
   // manifest, version) in one atomic write; returns the entry written and
@@ -137,8 +156,19 @@ class Migrator::Impl {
                             std::optional<int> rollback_target);
   absl::Status Stamp(int from, int to, const std::string& run_id,
                      RunReport* report);
-  // The cursor that starts undoing `undo` (a step) down to `target`.
-  Cursor RollbackCursor(const Undo& undo, int target) const;
+  // The cursor that starts undoing `undo` (a step) down to `target`; for a
+  // down pass, with the manifest of the backup it takes (`manifest`), to be
+  // written with it.
+  absl::StatusOr<Cursor> RollbackCursor(const Undo& undo, int target,
+                                        RollbackMethod method,
+                                        std::optional<BackupInfo>* manifest) const;
+  // The first cursor of what remains after `cursor`'s step in a rollback:
+  // stamps undone at the top of `rest` go into `o->unstamps` (and move
+  // `*version`), the next step's cursor into `o->next`. Returns how many of
+  // `rest` it took.
+  absl::StatusOr<size_t> PlanNext(const Cursor& cursor,
+                                  const std::vector<Undo>& rest, Outcome* o,
+                                  int* version) const;
   absl::Status ConvertLegacyHistory();
 
   // --- Phases (migrator.cc) ---
@@ -149,6 +179,14 @@ class Migrator::Impl {
   // `rest` (the undos below it).
   absl::Status FinishRestore(Cursor cursor, std::vector<Undo> rest,
                              RunReport* report);
+
+  // Runs a down pass (src/down_pass.cc) to its end and records it: the
+  // step rolled_back, or, after an item error, its records restored and a
+  // failed entry. On success returns the next undo's cursor (and drops the
+  // undos taken from `rest`), or nullopt when the rollback is done.
+  absl::StatusOr<std::optional<Cursor>> ContinueDown(Cursor cursor,
+                                                     std::vector<Undo>* rest,
+                                                     RunReport* report);
 
   // FinishRestore() for a rollback, returning the report.
   absl::StatusOr<RunReport> FinishRollback(Cursor cursor,

@@ -4,6 +4,7 @@
 #define ROCKSMIGRATE_SRC_PATCH_MIGRATION_FACTORY_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -16,7 +17,8 @@ class PatchMigrationFactory {
  public:
   static absl::StatusOr<std::unique_ptr<PatchMigration>> Make(
       int from, std::string name, std::string prefix, JsonPatch patch,
-      std::string source_file, std::string checksum);
+      std::optional<JsonPatch> down, std::string source_file,
+      std::string checksum);
 };
 
 }  // namespace rocksmigrate

@@ -129,14 +129,22 @@ absl::Status Migrator::Impl::VerifyCursor(const Snapshot& snap,
                                           const Cursor& c) const {
   const InFlight& i = c.info;
   auto bad = [](std::string why) { return BookkeepingError(kProgressKey, why); };
-  const InFlightAction action = ActionFor(i.state, i.reason);
+  const InFlightAction action = ActionFor(i);
   const std::string step = StepName(i.from, i.to);
 
   // The version: a step in flight sits on top of its `from`; so does the
   // rollback of a step that never finished, while the rollback of a
   // finished step keeps `to` until its restore is recorded (below, once the
   // manifest says which).
-  if (action != InFlightAction::kFinishRollback && snap.current != i.from) {
+  if (i.down) {
+    // A down pass (or the restore of one) keeps the step applied until it
+    // is recorded.
+    if (snap.current != i.to) {
+      return bad(absl::StrCat("the down pass of step ", step, " is in flight "
+                              "but the database is at v", snap.current));
+    }
+  } else if (action != InFlightAction::kFinishRollback &&
+             snap.current != i.from) {
     return bad(absl::StrCat("step ", step, " is in flight but the database "
                             "is at v", snap.current));
   }
@@ -156,16 +164,18 @@ absl::Status Migrator::Impl::VerifyCursor(const Snapshot& snap,
     }
     manifest = std::move(**got);
     if (manifest->run_id != i.run_id || manifest->from != i.from ||
-        manifest->to != i.to) {
+        manifest->to != i.to || manifest->down != i.down) {
       return bad(absl::StrCat("its backup ", *i.backup_id, " belongs to run ",
                               manifest->run_id, " step ",
-                              StepName(manifest->from, manifest->to)));
+                              StepName(manifest->from, manifest->to),
+                              manifest->down ? " (a down pass)" : ""));
     }
-    if (action == InFlightAction::kResumeStep && manifest->complete) {
+    if ((action == InFlightAction::kResumeStep || i.down) &&
+        manifest->complete) {
       return bad(absl::StrCat("its backup ", *i.backup_id,
                               " is complete, but the step is in flight"));
     }
-    if (action == InFlightAction::kFinishRollback &&
+    if (action == InFlightAction::kFinishRollback && !i.down &&
         snap.current != (manifest->complete ? i.to : i.from)) {
       return bad(absl::StrCat("the rollback of step ", step, " (backup ",
                               manifest->complete ? "complete" : "incomplete",
@@ -285,6 +295,67 @@ absl::Status Migrator::Impl::VerifyResumable(const Cursor& c) const {
   return absl::OkStatus();
 }
 
+std::string Migrator::Impl::DownProblem(
+    int from, int to, const std::vector<std::string>& migrations,
+    const std::map<std::string, std::string>& checksums) const {
+  const Step* registered = registry_->FindStep(from);
+  if (registered == nullptr || registered->to != to) {
+    return absl::StrCat("the registered migrations define no step ",
+                        StepName(from, to));
+  }
+  std::vector<std::string> names;
+  for (const Migration* m : registered->migrations) names.push_back(m->name());
+  if (names != migrations) {
+    return absl::StrCat("the step's migrations are now [",
+                        absl::StrJoin(names, ", "), "] but it was applied with [",
+                        absl::StrJoin(migrations, ", "), "]");
+  }
+  std::set<std::string> files;
+  for (const Migration* m : registered->migrations) {
+    const std::string file = m->source_file();
+    if (!file.empty()) {
+      files.insert(file);
+      auto it = checksums.find(file);
+      if (it == checksums.end()) {
+        return absl::StrCat("migration file ", file,
+                            " was not part of the step when it was applied");
+      }
+      if (it->second != m->checksum()) {
+        return absl::StrCat(
+            "migration file ", file, " changed since the step was applied "
+            "(sha256 then ", it->second.substr(0, 12), "..., now ",
+            m->checksum().substr(0, 12),
+            "...): its down may not undo what its patch did; put the file "
+            "back as it was");
+      }
+    }
+    if (!m->has_down()) {
+      return absl::StrCat("migration ", m->name(),
+                          file.empty() ? "" : absl::StrCat(" (", file, ")"),
+                          " has no down transform");
+    }
+  }
+  for (const auto& [file, sum] : checksums) {
+    if (files.count(file) == 0) {
+      return absl::StrCat("migration file ", file, " (sha256 ",
+                          sum.substr(0, 12), "...) applied the step but is no "
+                          "longer loaded");
+    }
+  }
+  return {};
+}
+
+absl::Status Migrator::Impl::VerifyDownable(const Cursor& c) const {
+  const std::string problem =
+      DownProblem(c.info.from, c.info.to, c.migrations, c.checksums);
+  if (!problem.empty()) {
+    return InFlightRefusal(
+        c, absl::StrCat("its down pass cannot go on: ", problem,
+                        "; restore the migrations it started with"));
+  }
+  return VerifyResumable(c);  // The prefix index and last key.
+}
+
 absl::StatusOr<BackupInfo> Migrator::Impl::VerifiedBackupOf(
     const Cursor& c) const {
   absl::StatusOr<std::optional<BackupInfo>> got =
@@ -309,7 +380,7 @@ absl::StatusOr<BackupInfo> Migrator::Impl::VerifiedBackupOf(
 }
 
 absl::StatusOr<std::vector<Migrator::Impl::Undo>> Migrator::Impl::PlanUndos(
-    int from, int target, bool empty) const {
+    int from, int target, bool empty, RollbackMethod method) const {
   std::vector<Undo> undos;
   int v = from;
   absl::Status refusal;
@@ -355,19 +426,48 @@ absl::StatusOr<std::vector<Migrator::Impl::Undo>> Migrator::Impl::PlanUndos(
       }
       continue;
     }
+    const std::string down_problem =
+        method == RollbackMethod::kBackup
+            ? std::string()
+            : DownProblem(e.from, e.to, e.migrations, e.checksums);
+    if (method == RollbackMethod::kDown) {
+      if (!down_problem.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot undo step ", step, " (run ", e.run_id,
+            ") with its down transforms: ", down_problem,
+            "; nothing was changed"));
+      }
+      u.down = true;
+      continue;
+    }
+    // kAuto: the backup when it exists, else the down transforms.
+    const std::string no_down =
+        method == RollbackMethod::kAuto
+            ? absl::StrCat(", and it cannot be undone by down transforms: ",
+                           down_problem)
+            : std::string();
     if (!e.backup_id) {
+      if (method == RollbackMethod::kAuto && down_problem.empty()) {
+        u.down = true;
+        continue;
+      }
       return absl::FailedPreconditionError(absl::StrCat(
           "cannot roll back step ", step, " (run ", e.run_id,
-          "): it ran without backups; nothing was changed"));
+          "): it ran without backups", no_down, "; nothing was changed"));
     }
     absl::StatusOr<std::optional<BackupInfo>> got =
         backups_.Get(*e.backup_id, e.backup_column_family);
     if (!got.ok()) return WithBackup(got.status(), *e.backup_id);
+    if (!*got && method == RollbackMethod::kAuto && down_problem.empty()) {
+      u.down = true;
+      continue;
+    }
     if (!*got || !(*got)->complete) {
       return WithBackup(
           absl::FailedPreconditionError(absl::StrCat(
               "cannot roll back step ", step, ": its backup ", *e.backup_id,
-              *got ? " is incomplete" : " was deleted", "; nothing was changed")),
+              *got ? " is incomplete" : " was deleted",
+              *got ? std::string() : no_down, "; nothing was changed")),
           *e.backup_id);
     }
     const BackupInfo& info = **got;
@@ -419,7 +519,7 @@ absl::StatusOr<Migrator::Impl::MigratePlan> Migrator::Impl::PreflightMigrate(
   int from = snap.current;
   if (snap.cursor) {
     const Cursor& c = *snap.cursor;
-    plan.action = ActionFor(c.info.state, c.info.reason);
+    plan.action = ActionFor(c.info);
     switch (*plan.action) {
       case InFlightAction::kResumeStep:
         RM_RETURN_IF_ERROR(VerifyResumable(c));
@@ -427,10 +527,14 @@ absl::StatusOr<Migrator::Impl::MigratePlan> Migrator::Impl::PreflightMigrate(
         from = c.info.to;
         break;
       case InFlightAction::kFinishRollback:
+        if (c.info.down && c.info.state == StepState::kMigrating) {
+          RM_RETURN_IF_ERROR(VerifyDownable(c));
+        }
         if (c.info.rollback_target && *c.info.rollback_target < c.info.from) {
           RM_ASSIGN_OR_RETURN(
               plan.rollback_rest,
-              PlanUndos(c.info.from, *c.info.rollback_target, snap.empty));
+              PlanUndos(c.info.from, *c.info.rollback_target, snap.empty,
+                        c.info.rollback_using));
         }
         [[fallthrough]];
       case InFlightAction::kFinishFailure:
@@ -459,9 +563,10 @@ absl::StatusOr<Migrator::Impl::MigratePlan> Migrator::Impl::PreflightMigrate(
 }
 
 absl::StatusOr<Migrator::Impl::RollbackPlan> Migrator::Impl::PreflightRollback(
-    int target) const {
+    int target, RollbackMethod method) const {
   RollbackPlan plan;
   plan.target = target;
+  plan.method = method;
   if (target < 0) {
     return absl::InvalidArgumentError("the rollback target must be >= 0");
   }
@@ -470,7 +575,7 @@ absl::StatusOr<Migrator::Impl::RollbackPlan> Migrator::Impl::PreflightRollback(
   int from = snap.current;
   if (snap.cursor) {
     const Cursor& c = *snap.cursor;
-    plan.action = ActionFor(c.info.state, c.info.reason);
+    plan.action = ActionFor(c.info);
     if (!c.backup) {
       return InFlightRefusal(c, "it cannot be rolled back; finish it by "
                                 "migrating");
@@ -481,6 +586,9 @@ absl::StatusOr<Migrator::Impl::RollbackPlan> Migrator::Impl::PreflightRollback(
           ", where the run in flight started; nothing was written"));
     }
     RM_RETURN_IF_ERROR(VerifiedBackupOf(c).status());
+    if (c.info.down && c.info.state == StepState::kMigrating) {
+      RM_RETURN_IF_ERROR(VerifyDownable(c));
+    }
     from = c.info.from;
   } else {
     RM_RETURN_IF_ERROR(CheckNotNewer(snap));
@@ -491,7 +599,8 @@ absl::StatusOr<Migrator::Impl::RollbackPlan> Migrator::Impl::PreflightRollback(
     }
   }
   if (target < from) {
-    RM_ASSIGN_OR_RETURN(plan.undos, PlanUndos(from, target, snap.empty));
+    RM_ASSIGN_OR_RETURN(plan.undos,
+                        PlanUndos(from, target, snap.empty, method));
   }
   return plan;
 }

@@ -89,7 +89,7 @@ absl::StatusOr<RunReport> Migrator::Impl::Redo(bool force) {
         "; a redo re-applies a changed step: pass force to redo it anyway; "
         "nothing was written"));
   }
-  RM_ASSIGN_OR_RETURN(RunReport down, Rollback(newest->from));
+  RM_ASSIGN_OR_RETURN(RunReport down, Rollback(newest->from, RollbackMethod::kAuto));
   absl::StatusOr<RunReport> up = Migrate(newest->to);
   if (!up.ok()) {
     return absl::Status(

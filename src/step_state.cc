@@ -40,6 +40,12 @@ constexpr Table<InFlightAction, 4> kActions = {{
     {InFlightAction::kFinishAbandon, "finish_abandon"},
 }};
 
+constexpr Table<RollbackMethod, 3> kMethods = {{
+    {RollbackMethod::kAuto, "auto"},
+    {RollbackMethod::kBackup, "backup"},
+    {RollbackMethod::kDown, "down"},
+}};
+
 template <typename E, size_t N>
 std::string_view Name(const Table<E, N>& table, E value) {
   for (const auto& [e, name] : table) {
@@ -72,6 +78,12 @@ std::string ToString(RunMode mode) { return std::string(Name(kModes, mode)); }
 std::optional<RunMode> ParseRunMode(std::string_view text) {
   return Parse(kModes, text);
 }
+std::string ToString(RollbackMethod method) {
+  return std::string(Name(kMethods, method));
+}
+std::optional<RollbackMethod> ParseRollbackMethod(std::string_view text) {
+  return Parse(kMethods, text);
+}
 std::string ToString(InFlightAction action) {
   return std::string(Name(kActions, action));
 }
@@ -86,9 +98,13 @@ std::optional<StepStatus> ParseStepStatus(std::string_view text) {
   return Parse(kStatuses, text);
 }
 
-InFlightAction ActionFor(StepState state, RestoreReason reason) {
-  if (state == StepState::kMigrating) return InFlightAction::kResumeStep;
-  switch (reason) {
+InFlightAction ActionFor(const InFlight& in_flight) {
+  if (in_flight.state == StepState::kMigrating) {
+    // A down pass is a rollback's: whoever finds it finishes the rollback.
+    return in_flight.down ? InFlightAction::kFinishRollback
+                          : InFlightAction::kResumeStep;
+  }
+  switch (in_flight.reason) {
     case RestoreReason::kRollback:
       return InFlightAction::kFinishRollback;
     case RestoreReason::kAbandon:

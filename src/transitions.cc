@@ -55,6 +55,7 @@ HistoryEntry Migrator::Impl::EntryFor(const Cursor& c,
   e.mode = c.info.mode;
   e.items_kept = c.info.items_kept;
   e.kept_keys = c.info.kept_keys;
+  e.down = c.info.down;
   return e;
 }
 
@@ -84,10 +85,16 @@ absl::StatusOr<HistoryEntry> Migrator::Impl::RecordOutcome(
       applied.status = StepStatus::kRolledBack;
       applied.items_kept = cursor->info.items_kept;
       applied.kept_keys = cursor->info.kept_keys;
+      applied.down = cursor->info.down;
       entry = std::move(applied);
       writer.Put(&wb, cursor->history_seq, entry);
       written = true;
     }
+  } else if (cursor->info.down) {
+    // A down pass that did not finish: the applied step's entry (its
+    // history_seq) stands; the pass gets an entry of its own.
+    cursor->history_seq = writer.Append(&wb, entry);
+    written = true;
   }
   if (!written) {
     if (cursor->history_seq != 0) {
@@ -112,6 +119,9 @@ absl::StatusOr<HistoryEntry> Migrator::Impl::RecordOutcome(
       break;
     case Outcome::CursorChange::kReplace:
       meta_.PutCursor(&wb, *outcome.next);
+      if (outcome.next_manifest) {
+        backups_.PutManifest(&wb, backups_.write_cf(), *outcome.next_manifest);
+      }
       break;
   }
   if (outcome.backup_change != Outcome::BackupChange::kNone) {
@@ -213,7 +223,9 @@ absl::Status Migrator::Impl::Stamp(int from, int to, const std::string& run_id,
   return absl::OkStatus();
 }
 
-Cursor Migrator::Impl::RollbackCursor(const Undo& undo, int target) const {
+absl::StatusOr<Cursor> Migrator::Impl::RollbackCursor(
+    const Undo& undo, int target, RollbackMethod method,
+    std::optional<BackupInfo>* manifest) const {
   const HistoryEntry& e = undo.entry;
   Cursor c;
   c.info.run_id = e.run_id;
@@ -221,19 +233,65 @@ Cursor Migrator::Impl::RollbackCursor(const Undo& undo, int target) const {
   c.info.reason = RestoreReason::kRollback;
   c.info.from = e.from;
   c.info.to = e.to;
-  c.info.backup_id = e.backup_id;
-  c.info.backup_column_family = undo.backup->column_family;
   c.info.started_at = FormatIsoTime(options_.clock());
-  c.info.items_migrated = e.items_migrated;
-  c.info.items_skipped = e.items_skipped;
-  c.info.items_ahead = e.items_ahead;
   c.info.rollback_target = target;
-  c.info.mode = e.mode;
+  c.info.rollback_using = method;
   c.backup = true;
   c.migrations = e.migrations;
   c.checksums = e.checksums;
   c.history_seq = e.sequence;
+  manifest->reset();
+  if (undo.down) {
+    // A down pass: migrating with `down`, its own backup of the records at
+    // `to`, its own counts (the applied entry keeps the step's).
+    const Step* step = registry_->FindStep(e.from);
+    if (step == nullptr) {
+      return absl::InternalError("the preflight let a down pass through "
+                                 "without its step");
+    }
+    c.info.state = StepState::kMigrating;
+    c.info.reason = RestoreReason::kNone;
+    c.info.down = true;
+    c.info.mode = options_.online ? RunMode::kOnline : RunMode::kOffline;
+    RM_ASSIGN_OR_RETURN(std::string id, backups_.NewId(options_.clock()));
+    c.info.backup_id = id;
+    c.info.backup_column_family = backups_.write_cf_name();
+    BackupInfo m;
+    m.id = id;
+    m.from = e.from;
+    m.to = e.to;
+    m.created_at = c.info.started_at;
+    for (const Migration* mig : step->migrations) m.prefixes.push_back(mig->prefix());
+    m.run_id = e.run_id;
+    m.down = true;
+    *manifest = std::move(m);
+    return c;
+  }
+  c.info.backup_id = e.backup_id;
+  c.info.backup_column_family = undo.backup->column_family;
+  c.info.items_migrated = e.items_migrated;
+  c.info.items_skipped = e.items_skipped;
+  c.info.items_ahead = e.items_ahead;
+  c.info.mode = e.mode;
   return c;
+}
+
+absl::StatusOr<size_t> Migrator::Impl::PlanNext(const Cursor& cursor,
+                                                const std::vector<Undo>& rest,
+                                                Outcome* o, int* version) const {
+  size_t taken = 0;
+  while (taken < rest.size() && rest[taken].unstamp()) {
+    o->unstamps.push_back(rest[taken].entry);
+    *version = rest[taken].entry.from;
+    ++taken;
+  }
+  if (taken < rest.size()) {
+    o->cursor_change = Outcome::CursorChange::kReplace;
+    RM_ASSIGN_OR_RETURN(
+        o->next, RollbackCursor(rest[taken], *cursor.info.rollback_target,
+                                cursor.info.rollback_using, &o->next_manifest));
+  }
+  return taken;
 }
 
 absl::Status Migrator::Impl::RecordPause(Cursor* cursor, StepStatus status,
@@ -315,6 +373,13 @@ absl::Status Migrator::Impl::FinishRestore(Cursor cursor,
                                            std::vector<Undo> rest,
                                            RunReport* report) {
   while (true) {
+    if (cursor.info.down && cursor.info.state == StepState::kMigrating) {
+      RM_ASSIGN_OR_RETURN(std::optional<Cursor> next,
+                          ContinueDown(std::move(cursor), &rest, report));
+      if (!next) return absl::OkStatus();
+      cursor = std::move(*next);
+      continue;
+    }
     RM_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * cf,
                         backups_.Resolve(cursor.info.backup_column_family));
     StepResult r = RestoreRecords(env_, cf, &cursor);
@@ -330,18 +395,11 @@ absl::Status Migrator::Impl::FinishRestore(Cursor cursor,
     Outcome o;
     o.status = OutcomeOfRestore(reason);
     o.backup_change = Outcome::BackupChange::kDelete;
-    int version = cursor.info.from;
+    // A down pass's restore leaves the step applied, at `to`.
+    int version = cursor.info.down ? cursor.info.to : cursor.info.from;
     size_t taken = 0;
     if (reason == RestoreReason::kRollback) {
-      while (taken < rest.size() && rest[taken].unstamp()) {
-        o.unstamps.push_back(rest[taken].entry);
-        version = rest[taken].entry.from;
-        ++taken;
-      }
-      if (taken < rest.size()) {
-        o.cursor_change = Outcome::CursorChange::kReplace;
-        o.next = RollbackCursor(rest[taken], *cursor.info.rollback_target);
-      }
+      RM_ASSIGN_OR_RETURN(taken, PlanNext(cursor, rest, &o, &version));
     }
     // Only a rollback moves the version; a failed or abandoned step never
     // did.
@@ -358,6 +416,16 @@ absl::Status Migrator::Impl::FinishRestore(Cursor cursor,
     }
     report->to_version = version;
 
+    if (reason == RestoreReason::kItemError && cursor.info.down) {
+      return absl::AbortedError(absl::StrCat(
+          cursor.info.error.value_or("item error"), "; the down pass of step ",
+          StepName(cursor.info.from, cursor.info.to),
+          " was undone: every record it had rewritten was restored to its "
+          "bytes before the pass, the step stays applied and the database at "
+          "v", cursor.info.to,
+          "; fix the record or the migration's down, or roll back from a "
+          "backup (--using backup) if one exists"));
+    }
     if (reason == RestoreReason::kItemError) {
       return absl::AbortedError(absl::StrCat(
           cursor.info.error.value_or("item error"), "; every record of step ",

@@ -195,7 +195,8 @@ TEST(FormatTest, HistoryEntryJsonHasTheSpecFields) {
             R"("items_ahead":0,"started_at":"","duration_ms":0,)"
             R"("backup_id":null,"backup_column_family":null,)"
             R"("error":"bad key task:\\x01","checksums":{"0002_m.json":"abc"},)"
-            R"("empty_prefixes":[],"mode":"offline","items_kept":0,"kept_keys":[]})");
+            R"("empty_prefixes":[],"mode":"offline","items_kept":0,"kept_keys":[],)"
+            R"("down":false})");
 }
 
 Progress At(uint64_t done, int from = 1) {

@@ -45,3 +45,6 @@ find_program(RM_PROMTOOL promtool REQUIRED)
 rm_add_test(operations_test SOURCES operations_test.cc LABELS engine)
 target_compile_definitions(operations_test PRIVATE
   PROMTOOL_BIN="${RM_PROMTOOL}")
+
+# Down migrations: rollback by down transforms, round trips, refusals.
+rm_add_test(down_test SOURCES down_test.cc LABELS engine)

@@ -27,6 +27,9 @@ struct BackupInfo {
   uint64_t item_count = 0;
   bool complete = false;
   std::string run_id;
+  // True for the backup a down pass takes of the records at `to` before it
+  // rewrites them to `from` (deleted when the pass finishes).
+  bool down = false;
   // The column family that holds it.
   std::string column_family = kDefaultColumnFamilyName;
   // False when the manifest's bytes cannot be read: only `id`,

@@ -28,6 +28,10 @@ enum class RestoreReason {
   kRollback,   // Rollback() asked for it; it ends `rolled_back`.
   kAbandon,    // Abandon() gave up the run in flight; it ends `aborted`.
 };
+// How a rollback undoes an applied step: from the step's backup, or by
+// running its migrations' down transforms (Migration::Down()) over its
+// records. kAuto: the backup when it still exists, else the down transforms.
+enum class RollbackMethod { kAuto, kBackup, kDown };
 enum class StepStatus {
   kSuccess,      // The step was applied.
   kFailed,       // An item error; restored (or, without backups, stopped).
@@ -40,6 +44,7 @@ enum class StepStatus {
 std::string ToString(StepState state);
 std::string ToString(RestoreReason reason);
 std::string ToString(StepStatus status);
+std::string ToString(RollbackMethod method);  // "auto", "backup", "down".
 
 // How a step runs. Offline: nobody else writes the migrated prefixes while
 // it runs. Online: a live server reads (through an UpgradingReader) and
@@ -80,6 +85,11 @@ struct HistoryEntry {
   // their keys (raw bytes, at most 10).
   uint64_t items_kept = 0;
   std::vector<std::string> kept_keys;
+  // A rolled_back entry: true when the step was undone by its down
+  // transforms, false when restored from its backup. A failed or aborted
+  // entry: true when it records a down pass that did not finish (the
+  // records it had changed were restored; the step stays applied).
+  bool down = false;
   // Position in the history, 1 for the oldest entry. Not stored in the
   // entry itself (it is the entry's key).
   uint64_t sequence = 0;

@@ -38,6 +38,13 @@ using Json = nlohmann::ordered_json;
 //       task["depends_on"] = Json::array();
 //       return absl::OkStatus();
 //     }
+//     // Optional, for `rollback` once the backup is gone:
+//     bool has_down() const override { return true; }
+//     absl::Status DownTransform(std::string_view key,
+//                                Json& task) const override {
+//       task.erase("depends_on");
+//       return absl::OkStatus();
+//     }
 //   };
 class JsonMigration : public Migration {
  public:
@@ -57,6 +64,15 @@ class JsonMigration : public Migration {
 
   absl::StatusOr<ItemResult> Migrate(std::string_view key,
                                      std::string_view value) const final;
+
+  // The down transform, optional: a subclass that overrides DownTransform()
+  // returns true from has_down(). Down() applies the mirror of the version
+  // rule: schema_version == to(): DownTransform() then schema_version =
+  // from(); below to() or absent: Keep; above to(): KeepNewer.
+  bool has_down() const override { return false; }
+  virtual absl::Status DownTransform(std::string_view key, Json& record) const;
+  absl::StatusOr<ItemResult> Down(std::string_view key,
+                                  std::string_view value) const final;
 
  private:
   int from_;

@@ -6,7 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 
 namespace rocksmigrate {
 
@@ -74,6 +76,25 @@ class Migration {
   // migrator and treated as an item error.
   virtual absl::StatusOr<ItemResult> Migrate(std::string_view key,
                                              std::string_view value) const = 0;
+
+  // Optional: the down transform, which `rollback` uses when the step's
+  // backup is gone (or when asked to, RollbackMethod::kDown). Given a record
+  // as Migrate() left it (at to()), returns its value at from(): Write,
+  // Keep (already at from(), or nothing to undo), KeepNewer (above to()),
+  // Delete, or an error status (an item error: the down pass is restored
+  // from the backup it takes and the step stays applied). Same threading
+  // contract as Migrate(). A migration that implements it returns true from
+  // has_down(); the default has none.
+  //
+  // A down is exact only when the up step lost nothing: a removed field, a
+  // narrowed value or a deleted record cannot be brought back by Down() —
+  // only the backup holds those bytes.
+  virtual bool has_down() const { return false; }
+  virtual absl::StatusOr<ItemResult> Down(std::string_view /*key*/,
+                                          std::string_view /*value*/) const {
+    return absl::UnimplementedError(
+        absl::StrCat("migration ", name(), " has no down transform"));
+  }
 
   // True if the records are JSON objects carrying `schema_version`; lets
   // `validate` check them. Default: false.

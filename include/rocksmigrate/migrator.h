@@ -186,12 +186,26 @@ class Migrator {
       std::optional<int> target = std::nullopt) const;
 
   // Restores the database to `target` (< current version, or == current
-  // to undo only the step in flight) from the backups the history names,
-  // newest step first. Every backup is checked before the first write
-  // (FailedPrecondition if a step has none, DataLoss if one does not hold
-  // what its manifest says). A stamp is undone only while the database is
-  // still empty.
-  absl::StatusOr<RunReport> Rollback(int target);
+  // to undo only the step in flight), newest step first: each applied step
+  // from the backup the history names, or, when that backup is gone (or
+  // `method` is kDown), by its migrations' down transforms (Migration::
+  // Down()). Every backup is checked and every down checked to be the one
+  // applied (the step's migrations and file checksums unchanged, each with
+  // a down) before the first write: FailedPrecondition if a step can be
+  // undone neither way, DataLoss if a backup does not hold what its
+  // manifest says. A down pass backs up what it rewrites: an item error in
+  // it restores those records and leaves the step applied (Aborted). Each
+  // entry in the report says how its step was undone (HistoryEntry::down).
+  // A stamp is undone only while the database is still empty.
+  absl::StatusOr<RunReport> Rollback(
+      int target, RollbackMethod method = RollbackMethod::kAuto);
+
+  // Reports what Rollback(target, method) would do: each step it undoes,
+  // how, and for a down pass the records its down transforms would
+  // rewrite, keep and fail on (simulated on the records as they are; a down
+  // pass below a backup restore is not simulated). Writes nothing.
+  absl::StatusOr<DryRunReport> DryRunRollback(
+      int target, RollbackMethod method = RollbackMethod::kAuto) const;
 
   // Gives up the run in flight: restores the records of its step from the
   // step's backup and records the step as aborted (a restore already in

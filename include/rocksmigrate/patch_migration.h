@@ -7,6 +7,7 @@
 #define ROCKSMIGRATE_PATCH_MIGRATION_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,10 +39,14 @@ namespace rocksmigrate {
 // concurrently.
 class PatchMigration : public Migration {
  public:
-  // InvalidArgument when `patch` is not a valid patch (the message names
-  // the operation).
+  // InvalidArgument when `patch` (or `down`) is not a valid patch (the
+  // message names the operation). `down`, optional, is the patch that takes
+  // a record at `to` back to `from` (Migration::Down()): applied to records
+  // whose schema_version is `to`, which is then set to `from`; records below
+  // `to` or without a version are kept, above it kept and counted apart.
   static absl::StatusOr<std::unique_ptr<PatchMigration>> Create(
-      int from, std::string name, std::string prefix, std::string_view patch);
+      int from, std::string name, std::string prefix, std::string_view patch,
+      std::optional<std::string_view> down = std::nullopt);
   ~PatchMigration() override;
 
   int from() const override { return from_; }
@@ -54,6 +59,9 @@ class PatchMigration : public Migration {
 
   absl::StatusOr<ItemResult> Migrate(std::string_view key,
                                      std::string_view value) const override;
+  bool has_down() const override;
+  absl::StatusOr<ItemResult> Down(std::string_view key,
+                                  std::string_view value) const override;
 
  private:
   class Compiled;

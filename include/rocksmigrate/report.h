@@ -40,6 +40,14 @@ struct InFlight {
   // Of the records a restore visited, those it kept (see HistoryEntry).
   uint64_t items_kept = 0;
   std::vector<std::string> kept_keys;
+  // A down pass: the applied step from -> to is being undone by its down
+  // transforms (state migrating: records at `to` are rewritten to `from`,
+  // each batch backed up first into backup_id; state rolling_back: that
+  // pass met an item error or was abandoned and its backup is being put
+  // back). The database stays at `to` until the pass finishes.
+  bool down = false;
+  // For a rollback: how it undoes its steps (RollbackMethod).
+  RollbackMethod rollback_using = RollbackMethod::kAuto;
   // Written with every committed batch (and whenever the pacing state
   // changes): when that was (ISO-8601 UTC, empty before the first batch),
   // the step's rate then (records per second), its estimated records (0
@@ -57,8 +65,9 @@ struct InFlight {
 enum class InFlightAction {
   kResumeStep,       // migrating: continue the step after the cursor.
   kFinishFailure,    // restoring after an item error: finish, record failed.
-  kFinishRollback,   // restoring for a rollback: finish it, down to its
-                     // target, whatever operation found it.
+  kFinishRollback,   // restoring for a rollback (or undoing a step by its
+                     // down transforms): finish it, down to its target,
+                     // whatever operation found it.
   kFinishAbandon,    // restoring for Abandon(): finish, record aborted.
 };
 std::string ToString(InFlightAction action);
@@ -138,6 +147,12 @@ struct DryRunStep {
   // True for the step of a run in flight: only the records after its
   // cursor are scanned, as Migrate() would.
   bool resumes_in_flight = false;
+  // DryRunRollback(): how the step (from -> to, to = from - 1 here) would be
+  // undone (kBackup: items_to_migrate records restored from backup_id;
+  // kDown: its down transforms simulated), and whether it was simulated.
+  std::optional<RollbackMethod> undo_by;
+  std::optional<std::string> backup_id;
+  bool simulated = true;
 };
 
 struct DryRunReport {

@@ -40,8 +40,15 @@ const std::vector<CommandSpec>& Commands() {
                                unchanged, unless --force)
 )",
        true, true, RunMigrate},
-      {"rollback", {}, {"to", "metrics-file"}, 0, 0, "",
-       R"(  rollback --to N              go back to version N by restoring from backups
+      {"rollback", {}, {"to", "using", "dry-run", "metrics-file"}, 0, 0, "",
+       R"(  rollback --to N              go back to version N: each step from its
+                               backup, or, once the backup is gone, by its
+                               migrations' down transforms
+          [--using backup|down]
+                               undo every step that way (default: auto, the
+                               backup when it exists)
+          [--dry-run]          report how each step would be undone, and
+                               what a down pass would rewrite; write nothing
           [--metrics-file PATH]
 )",
        true, true, RunRollback},
@@ -126,7 +133,7 @@ const std::vector<FlagSpec>& Flags() {
       {"prefix", true, false, ""},      {"backup-cf", true, false, ""},
       {"force", false, false, ""},      {"confirm", false, false, ""},
       {"metrics-file", true, false, ""}, {"redo", false, false, ""},
-      {"validate", false, false, ""},
+      {"validate", false, false, ""},   {"using", true, false, ""},
   };
   return *flags;
 }

@@ -146,6 +146,11 @@ std::string HistoryLine(const HistoryEntry& e) {
     }
   }
   if (e.mode == RunMode::kOnline) absl::StrAppend(&line, ", online");
+  if (e.down) {
+    absl::StrAppend(&line, e.status == StepStatus::kRolledBack
+                               ? ", undone by its down transforms"
+                               : ", a down pass (restored; the step stays applied)");
+  }
   if (e.items_kept > 0) {
     absl::StrAppend(&line, ", ", FormatCount(e.items_kept),
                     " kept as the server rewrote them");

@@ -108,6 +108,7 @@ Json HistoryEntryToJson(const HistoryEntry& entry) {
   j["mode"] = ToString(entry.mode);
   j["items_kept"] = entry.items_kept;
   j["kept_keys"] = EscapeAll(entry.kept_keys);
+  j["down"] = entry.down;
   return j;
 }
 
@@ -166,6 +167,8 @@ Json InFlightToJson(const InFlight& f) {
       f.rollback_target ? Json(*f.rollback_target) : Json(nullptr);
   j["mode"] = ToString(f.mode);
   j["items_kept"] = f.items_kept;
+  j["down"] = f.down;
+  j["rollback_using"] = ToString(f.rollback_using);
   j["kept_keys"] = EscapeAll(f.kept_keys);
   j["last_progress_at"] = f.updated_at.empty() ? Json(nullptr) : Json(f.updated_at);
   j["records_per_second"] = f.records_per_second;
@@ -227,6 +230,11 @@ Json DryRunToJson(const DryRunReport& report) {
     sj["items_failed"] = s.items_failed;
     sj["empty_prefixes"] = EscapeAll(s.empty_prefixes);
     sj["resumes_in_flight"] = s.resumes_in_flight;
+    if (s.undo_by) {
+      sj["undo_by"] = ToString(*s.undo_by);
+      sj["backup_id"] = s.backup_id ? Json(*s.backup_id) : Json(nullptr);
+      sj["simulated"] = s.simulated;
+    }
     sj["bytes_to_write"] = s.bytes_to_write;
     Json failures = Json::array();
     for (const ItemFailure& f : s.first_failures) {

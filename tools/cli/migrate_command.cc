@@ -37,6 +37,17 @@ void PrintSteps(CommandContext& ctx, const RunReport& report) {
       o << "undid the stamp v" << e.from << " -> v" << e.to << '\n';
       continue;
     }
+    if (e.status == StepStatus::kRolledBack && e.down) {
+      o << "undid v" << e.from << " -> v" << e.to << " with the down transforms "
+        << "of " << absl::StrJoin(e.migrations, ", ") << '\n';
+      continue;
+    }
+    if (e.down) {
+      o << "the down pass of v" << e.from << " -> v" << e.to
+        << " was undone (" << ToString(e.status) << "): its records are back "
+        << "at v" << e.to << '\n';
+      continue;
+    }
     if (e.status == StepStatus::kRolledBack ||
         e.status == StepStatus::kAborted || e.status == StepStatus::kFailed) {
       o << "restored v" << e.to << " -> v" << e.from;
@@ -313,6 +324,82 @@ absl::StatusOr<Outcome> RunMigrate(CommandContext& ctx) {
   return Outcome::kDone;
 }
 
+namespace {
+
+// rollback --dry-run: how each step would be undone, nothing written.
+absl::StatusOr<Outcome> RunRollbackDryRun(CommandContext& ctx, int to,
+                                          RollbackMethod method) {
+  ProgressReporter reporter(ctx.err, ctx.terminal);
+  MigratorOptions options;
+  options.on_progress = [&reporter](const Progress& p) { reporter.Report(p); };
+  RM_ASSIGN_OR_RETURN(Opened opened, Open(ctx, OpenMode::kReadOnly, options));
+  absl::StatusOr<DryRunReport> result =
+      opened.migrator->DryRunRollback(to, method);
+  reporter.Finish();
+  if (!result.ok()) return result.status();
+  const DryRunReport& report = *result;
+  if (ctx.inv.json) {
+    PrintJson(ctx, DryRunToJson(report));
+  } else if (report.in_flight_action) {
+    ctx.out << "dry run: a run is in flight ("
+            << ToString(*report.in_flight_action) << "); rollback would finish "
+            << "or undo it first, then undo " << report.steps.size()
+            << " more step" << (report.steps.size() == 1 ? "" : "s")
+            << "; nothing was written\n";
+  } else {
+    ctx.out << "dry run: rollback v" << report.from_version << " -> v"
+            << report.to_version << ", " << report.steps.size() << " step"
+            << (report.steps.size() == 1 ? "" : "s") << "; nothing was "
+            << "written\n";
+  }
+  if (!ctx.inv.json) {
+    for (const DryRunStep& s : report.steps) {
+      if (s.undo_by == RollbackMethod::kBackup) {
+        ctx.out << absl::StrFormat(
+            "  v%d -> v%d  from backup %s: %s records restored\n", s.from, s.to,
+            s.backup_id.value_or("?"), FormatCount(s.items_to_migrate));
+      } else if (!s.simulated) {
+        ctx.out << absl::StrFormat(
+            "  v%d -> v%d  by the down transforms of %s (not simulated: it "
+            "runs on records a backup restore below puts back)\n",
+            s.from, s.to, absl::StrJoin(s.migrations, ", "));
+      } else {
+        ctx.out << absl::StrFormat(
+            "  v%d -> v%d  by the down transforms of %s: %s to rewrite (%s "
+            "deleted), %s kept, %s failing\n",
+            s.from, s.to, absl::StrJoin(s.migrations, ", "),
+            FormatCount(s.items_to_migrate), FormatCount(s.items_to_delete),
+            FormatCount(s.items_skipped), FormatCount(s.items_failed));
+        for (const ItemFailure& f : s.first_failures) {
+          ctx.out << "      " << EscapeBytes(f.key) << ": "
+                  << EscapeText(f.message) << '\n';
+        }
+      }
+    }
+  }
+  if (report.would_fail()) {
+    ctx.err << "error: dry run: a down pass would fail on some records; the "
+               "real rollback would restore them and stop; fix the down "
+               "transforms, or use --using backup if the backups exist\n";
+    return Outcome::kProblems;
+  }
+  return Outcome::kDone;
+}
+
+absl::StatusOr<RollbackMethod> UsingFlag(const CommandContext& ctx) {
+  auto it = ctx.inv.flags.find("using");
+  if (it == ctx.inv.flags.end()) return RollbackMethod::kAuto;
+  for (RollbackMethod m : {RollbackMethod::kAuto, RollbackMethod::kBackup,
+                           RollbackMethod::kDown}) {
+    if (it->second == ToString(m)) return m;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--using '", EscapeText(it->second), "' is not backup, down or auto; "
+      "nothing was written"));
+}
+
+}  // namespace
+
 absl::StatusOr<Outcome> RunRollback(CommandContext& ctx) {
   RM_ASSIGN_OR_RETURN(std::optional<int64_t> to,
                       IntFlag(ctx.inv, "to", 0, 1000000000));
@@ -320,14 +407,27 @@ absl::StatusOr<Outcome> RunRollback(CommandContext& ctx) {
     return absl::InvalidArgumentError(
         "rollback needs --to N, the version to go back to");
   }
-  absl::StatusOr<RunReport> result = RunRestoring(
-      ctx, [&](Migrator& m) { return m.Rollback(static_cast<int>(*to)); });
+  RM_ASSIGN_OR_RETURN(RollbackMethod method, UsingFlag(ctx));
+  if (ctx.inv.Has("dry-run")) {
+    if (ctx.inv.Has("metrics-file")) {
+      return absl::InvalidArgumentError(
+          "--dry-run writes nothing; --metrics-file does not go with it");
+    }
+    return RunRollbackDryRun(ctx, static_cast<int>(*to), method);
+  }
+  absl::StatusOr<RunReport> result = RunRestoring(ctx, [&](Migrator& m) {
+    return m.Rollback(static_cast<int>(*to), method);
+  });
   if (!result.ok()) {
     const absl::Status& s = result.status();
     if (absl::IsCancelled(s)) {
-      return WithHint(s, absl::StrCat("resume the rollback with ",
-                                      Cmd(ctx, absl::StrCat("rollback --to ",
-                                                            *to))));
+      return WithHint(
+          s, absl::StrCat("resume the rollback with ",
+                          Cmd(ctx, absl::StrCat(
+                                       "rollback --to ", *to,
+                                       method == RollbackMethod::kAuto
+                                           ? ""
+                                           : " --using " + ToString(method)))));
     }
     if (absl::IsInvalidArgument(s)) {
       return WithHint(s, absl::StrCat("to go up, use ", Cmd(ctx, "migrate")));
