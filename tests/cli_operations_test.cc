@@ -301,6 +301,54 @@ TEST_F(CliOperationsTest, RedoReappliesAnEditedFileAndRefusesAnUnchangedOne) {
   EXPECT_EQ(Tool({"migrate", "--force"}).exit_code, 2);
 }
 
+TEST_F(CliOperationsTest, RollbackUsesTheDownPatchOnceTheBackupIsGone) {
+  WriteFileOrDie(migrations_ + "/0002_task_add_dependencies.json", R"({
+  "from": 1, "to": 2, "name": "task_add_dependencies", "prefix": "task:",
+  "patch": [{"op": "add", "path": "/depends_on", "value": []}],
+  "down": [{"op": "remove", "path": "/depends_on"}]
+})");
+  MakeTasks(4);
+  const std::map<std::string, std::string> original = LdbRecords(db_);
+  ASSERT_EQ(Tool({"migrate"}).exit_code, 0);
+  Json backups = ParseJson(Tool({"--json", "backups", "list"}).out)["backups"];
+  ASSERT_EQ(backups.size(), 1u);
+  const std::string id = backups[0]["id"];
+  ASSERT_EQ(Tool({"backups", "delete", id}).exit_code, 0);
+  const std::string migrated = LdbScan(db_);
+
+  // A typo in --using is a usage error; the dry run writes nothing.
+  RunResult typo = Tool({"rollback", "--to", "1", "--using", "dwon"});
+  EXPECT_EQ(typo.exit_code, 2) << typo.err;
+  EXPECT_THAT(typo.err, HasSubstr("--using 'dwon' is not backup, down or auto"));
+  RunResult dry = Tool({"rollback", "--to", "1", "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_THAT(dry.out, HasSubstr("v2 -> v1  by the down transforms of "
+                                 "task_add_dependencies: 4 to rewrite"));
+  Json dry_json = ParseJson(Tool({"--json", "rollback", "--to", "1", "--dry-run"}).out);
+  EXPECT_EQ(dry_json["steps"][0]["undo_by"], "down");
+  RunResult backup_only = Tool({"rollback", "--to", "1", "--using", "backup"});
+  EXPECT_EQ(backup_only.exit_code, 3) << backup_only.err;
+  EXPECT_THAT(backup_only.err, HasSubstr("was deleted"));
+  EXPECT_EQ(LdbScan(db_), migrated);
+
+  RunResult r = Tool({"rollback", "--to", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("undid v1 -> v2 with the down transforms of "
+                               "task_add_dependencies"));
+  std::map<std::string, std::string> now = LdbRecords(db_);
+  for (const auto& [k, v] : original) {
+    if (k.rfind("task:", 0) == 0) {
+      EXPECT_EQ(now.at(k), v) << k;
+    }
+  }
+  EXPECT_EQ(now.at("_schema_version"), "1");
+  Json history = ParseJson(Tool({"--json", "history"}).out)["history"];
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0]["status"], "rolled_back");
+  EXPECT_EQ(history[0]["down"], true);
+  EXPECT_THAT(Tool({"history"}).out, HasSubstr("undone by its down transforms"));
+}
+
 TEST_F(CliOperationsTest, RedoWithNothingAppliedIsRefused) {
   MakeTasks(2);
   const std::string before = LdbScan(db_);
