@@ -1,5 +1,6 @@
 // The crash test: a child process (tests/testutil/crash_child.cc) runs a
-// two-step migration, a rollback, or a migration that hits an item error,
+// two-step migration, a rollback (from the backups, or by down passes), or a
+// migration that hits an item error,
 // and is killed with SIGKILL at seeded random moments and at armed fault
 // points; a final run of the child must then finish the job, and the
 // database must hold exactly the bytes computed here, independently of the
@@ -61,6 +62,10 @@ constexpr int kPoison = 50;  // The task that step 2 cannot migrate.
 // the chain's definition in crash_child.cc, not by running the engine.
 struct Model {
   Dump original, after1, after2;
+  // After both steps are undone by their down transforms: the original,
+  // except where a down is not exact (a record step 1 skipped or that had
+  // no version gets the v1 a down stamps).
+  Dump downed;
   std::set<std::string> migrated1, migrated2;  // Backed up by each step.
   size_t user_records = 0;
 };
@@ -125,6 +130,15 @@ Model BuildModel(bool poison) {
     m.original[k] = m.after1[k] = m.after2[k] = absl::StrCat("keep ", k);
   }
   m.user_records = m.original.size();
+  m.downed = m.original;
+  for (int i = 0; i < kTasks; ++i) {
+    const std::string k = absl::StrFormat("task:%04d", i);
+    if (i % 7 == 3) {
+      m.downed[k] = absl::StrFormat(R"({"id":%d,"schema_version":1,"title":"t%d"})", i, i);
+    } else if (i % 5 == 0) {
+      m.downed[k] = absl::StrFormat(R"({"id":%d,"title":"t%d","schema_version":1})", i, i);
+    }
+  }
   if (poison) m.after2.clear();  // Never reached.
   return m;
 }
@@ -293,7 +307,25 @@ void CheckRolledBack(const std::string& path, const Model& m) {
   ExpectExactly(all, m.original, {}, "1");
 }
 
-enum class Scenario { kMigrate, kItemError, kRollback };
+// Both steps undone by down passes: the records as the downs leave them,
+// v1, both entries rolled_back by down, the steps' backups untouched, no
+// down pass's backup left.
+void CheckRolledBackByDown(const std::string& path, const Model& m) {
+  Dump all = TestDb::Open(path)->DumpAll();
+  nlohmann::json h = RawHistory(all);
+  ASSERT_EQ(h.size(), 2u) << h.dump();
+  for (const auto& e : h) {
+    EXPECT_EQ(e["status"], "rolled_back") << h.dump();
+    EXPECT_EQ(e["down"], true) << h.dump();
+  }
+  const std::string b1 = h[0]["backup_id"], b2 = h[1]["backup_id"];
+  ExpectExactly(all, m.downed,
+                {{b1, BackupOf(m.original, m.migrated1)},
+                 {b2, BackupOf(m.after1, m.migrated2)}},
+                "1");
+}
+
+enum class Scenario { kMigrate, kItemError, kRollback, kRollbackDown };
 
 struct Campaign {
   Scenario scenario;
@@ -340,6 +372,11 @@ std::vector<std::pair<std::string, int>> FaultPoints(Scenario s, int batch) {
       return {{"rollback_batch", 2 * step_batches},
               {"rollback_batch", 2 * step_batches},
               {"before_rollback_finish", 2}};
+    case Scenario::kRollbackDown:
+      return {{"before_batch", 2 * step_batches},
+              {"before_commit", 2 * step_batches},
+              {"after_commit", 2 * step_batches},
+              {"before_down_finish", 2}};
   }
   return {};
 }
@@ -353,8 +390,12 @@ void RunCampaign(const Campaign& c) {
     return std::uniform_int_distribution<int>(lo, hi)(rng);
   };
   const Model model = BuildModel(c.scenario == Scenario::kItemError);
-  const std::string mode =
-      c.scenario == Scenario::kRollback ? "rollback" : "migrate";
+  const bool rollback = c.scenario == Scenario::kRollback ||
+                        c.scenario == Scenario::kRollbackDown;
+  const std::string mode = c.scenario == Scenario::kRollback ? "rollback"
+                           : c.scenario == Scenario::kRollbackDown
+                               ? "rollback-down"
+                               : "migrate";
   const int expected_exit = c.scenario == Scenario::kItemError ? 1 : 0;
   TempDir dir;
   const std::string log = dir.Sub("child.log");
@@ -369,20 +410,23 @@ void RunCampaign(const Campaign& c) {
       case Scenario::kRollback:
         CheckRolledBack(path, model);
         break;
+      case Scenario::kRollbackDown:
+        CheckRolledBackByDown(path, model);
+        break;
     }
   };
 
   // A migrated database to start rollbacks from, and the duration of one
   // uninterrupted child run (the range of the random kill delays).
   const std::string migrated = dir.Sub("migrated");
-  if (c.scenario == Scenario::kRollback) {
+  if (rollback) {
     Seed(migrated, model.original);
     ChildResult r = RunChild(migrated, "migrate", 5, 2, "", std::nullopt, log);
     ASSERT_EQ(r.exit_code, 0) << ReadFile(log);
     CheckMigrated(migrated, model);
   }
   auto fresh = [&](const std::string& path) {
-    if (c.scenario == Scenario::kRollback) {
+    if (rollback) {
       std::filesystem::copy(migrated, path,
                             std::filesystem::copy_options::recursive);
     } else {
@@ -458,6 +502,10 @@ TEST(CrashTest, KilledItemErrorRestoresFinishByteExactly) {
 
 TEST(CrashTest, KilledRollbacksFinishByteExactly) {
   RunCampaign({Scenario::kRollback, TargetKills(8), BaseSeed() + 2});
+}
+
+TEST(CrashTest, KilledDownPassesFinishToExactBytes) {
+  RunCampaign({Scenario::kRollbackDown, TargetKills(8), BaseSeed() + 3});
 }
 
 }  // namespace

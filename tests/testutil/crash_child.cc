@@ -3,7 +3,10 @@
 // parent kills it with SIGKILL first (at a random moment, or at a fault
 // point armed through RM_FAULT_POINT).
 //
-//   crash_child <db path> migrate|rollback <batch_items> <threads>
+//   crash_child <db path> migrate|rollback|rollback-down <batch_items> <threads>
+//
+// rollback-down undoes both steps by their down transforms (each strips
+// what its step added), leaving the steps' backups in place.
 //
 // The chain (crash_test.cc computes the expected bytes on its own):
 //   v1 -> v2  "note:"  C++: appends "+" (not idempotent)
@@ -48,6 +51,16 @@ class AppendSuffix : public Migration {
                                      std::string_view value) const override {
     return ItemResult::Write(std::string(value) + suffix_);
   }
+  bool has_down() const override { return true; }
+  absl::StatusOr<ItemResult> Down(std::string_view,
+                                  std::string_view value) const override {
+    if (value.size() < suffix_.size() ||
+        value.substr(value.size() - suffix_.size()) != suffix_) {
+      return ItemResult::Keep();
+    }
+    return ItemResult::Write(
+        std::string(value.substr(0, value.size() - suffix_.size())));
+  }
 
  private:
   int from_;
@@ -61,6 +74,11 @@ class TaskAddDependsOn : public JsonMigration {
     task["depends_on"] = Json::array();
     return absl::OkStatus();
   }
+  bool has_down() const override { return true; }
+  absl::Status DownTransform(std::string_view, Json& task) const override {
+    task.erase("depends_on");
+    return absl::OkStatus();
+  }
 };
 
 class TaskAddPriority : public JsonMigration {
@@ -71,6 +89,11 @@ class TaskAddPriority : public JsonMigration {
       return absl::InvalidArgumentError("poisoned record");
     }
     task["priority"] = 0;
+    return absl::OkStatus();
+  }
+  bool has_down() const override { return true; }
+  absl::Status DownTransform(std::string_view, Json& task) const override {
+    task.erase("priority");
     return absl::OkStatus();
   }
 };
@@ -121,14 +144,17 @@ int main(int argc, char** argv) {
   absl::Status result;
   if (mode == "migrate") {
     result = (*migrator)->Migrate().status();
-  } else if (mode == "rollback") {
+  } else if (mode == "rollback" || mode == "rollback-down") {
     // A rollback that a kill interrupted after its last commit is done:
     // Rollback(1) on a database at v1 would be a usage error.
     auto state = (*migrator)->Inspect();
     if (state.ok() && state->current_version <= 1 && !state->in_flight) {
       return 0;
     }
-    result = (*migrator)->Rollback(1).status();
+    result = (*migrator)
+                 ->Rollback(1, mode == "rollback" ? rocksmigrate::RollbackMethod::kAuto
+                                                  : rocksmigrate::RollbackMethod::kDown)
+                 .status();
   } else {
     std::cerr << "unknown mode " << mode << "\n";
     return 2;
