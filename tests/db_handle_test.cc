@@ -7,13 +7,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iterator>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/convenience.h"
 #include "rocksdb/table.h"
 #include "tests/cli_test_util.h"
 #include "tests/testutil/test_db.h"
@@ -75,6 +78,33 @@ TEST(DbHandleTest, OpensAsATransactionDbWithEveryColumnFamily) {
     ASSERT_NE((*h)->backup_column_family(), nullptr);
     EXPECT_EQ(Get(**h, "b", (*h)->backup_column_family()), "x");
     EXPECT_EQ(Get(**h, "task:1"), "v1");
+  }
+}
+
+// A backup column family the handle creates is zstd-compressed (where the
+// library has zstd), and stays so on later opens (RocksDB's OPTIONS file).
+TEST(DbHandleTest, ABackupColumnFamilyItCreatesIsZstdCompressed) {
+  const std::vector<rocksdb::CompressionType> supported =
+      rocksdb::GetSupportedCompressions();
+  if (std::find(supported.begin(), supported.end(), rocksdb::kZSTD) ==
+      supported.end()) {
+    GTEST_SKIP() << "this RocksDB has no zstd";
+  }
+  TempDir dir;
+  const std::string path = dir.Sub("db");
+  LdbPut(path, {{"task:1", "v1"}});
+  { ASSERT_THAT(DbHandle::Open(path, OpenMode::kReadWrite, rocksdb::Options(),
+                               kBackupColumnFamily), IsOk()); }
+  {
+    auto h = DbHandle::Open(path, OpenMode::kReadWrite);
+    ASSERT_THAT(h, IsOk());
+    rocksdb::ColumnFamilyDescriptor backup, data;
+    ASSERT_TRUE((*h)->backup_column_family()->GetDescriptor(&backup).ok());
+    ASSERT_TRUE(
+        (*h)->db()->DefaultColumnFamily()->GetDescriptor(&data).ok());
+    EXPECT_EQ(backup.options.compression, rocksdb::kZSTD);
+    // The user's own column family keeps what it had.
+    EXPECT_NE(data.options.compression, rocksdb::kZSTD);
   }
 }
 

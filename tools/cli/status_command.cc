@@ -3,12 +3,14 @@
 // entries, and any bookkeeping that cannot be trusted. Reads only the
 // bookkeeping keys (and one seek per pending prefix).
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "rocksmigrate/status_macros.h"
+#include "src/metadata.h"
 #include "tools/cli/command_util.h"
 #include "tools/cli/format.h"
 
@@ -41,14 +43,9 @@ std::string InFlightNext(const CommandContext& ctx, const InFlight& f,
 
 // Seconds since the run last recorded progress; negative when unknown.
 int64_t SecondsSinceProgress(const InFlight& f) {
-  absl::Time t;
-  std::string err;
-  if (f.updated_at.empty() ||
-      !absl::ParseTime("%Y-%m-%dT%H:%M:%E*SZ", f.updated_at,
-                       absl::UTCTimeZone(), &t, &err)) {
-    return -1;
-  }
-  return std::max<int64_t>(0, absl::ToInt64Seconds(absl::Now() - t));
+  const std::optional<absl::Time> t = ParseIsoTime(f.updated_at);
+  if (!t) return -1;
+  return std::max<int64_t>(0, absl::ToInt64Seconds(absl::Now() - *t));
 }
 
 // An online run a server is carrying on now: it recorded progress (or a
@@ -149,7 +146,9 @@ absl::StatusOr<Outcome> RunStatus(CommandContext& ctx) {
     for (const BackupInfo& b : backups) backup_list.push_back(BackupToJson(b));
     doc["backups"] = std::move(backup_list);
     Json history = Json::array();
-    for (const HistoryEntry& e : recent) history.push_back(HistoryEntryToJson(e));
+    for (const HistoryEntry& e : recent) {
+      history.push_back(cli::HistoryEntryToJson(e));
+    }
     doc["history"] = std::move(history);
     doc["history_total"] = state.history_total;
     PrintJson(ctx, doc);
@@ -194,6 +193,11 @@ absl::StatusOr<Outcome> RunStatus(CommandContext& ctx) {
       o << "in flight:  run " << f.run_id << " " << ToString(f.state);
       if (f.reason != RestoreReason::kNone) {
         o << " (" << ToString(f.reason) << ")";
+      }
+      if (f.down) {
+        o << (f.state == StepState::kMigrating
+                  ? " (a down pass: undoing the step by its down transforms)"
+                  : " (putting back the records of a down pass)");
       }
       o << " v" << f.from << " -> v" << f.to << ", prefix "
         << EscapeBytes(f.prefix) << ", " << FormatCount(f.items_migrated)
