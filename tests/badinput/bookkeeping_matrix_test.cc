@@ -235,6 +235,8 @@ std::vector<Cell> Cells() {
          j["kept_keys_hex"] = {"7461736b3a31"};
        }),
        kEntry2});
+  add(Cell{"newest entry down flag mistyped", Base::kApplied,
+       EditJson(kEntry2, [](nlohmann::json& j) { j["down"] = 1; }), kEntry2});
   add(Cell{"oldest entry garbage", Base::kApplied, Set(kEntry1, "{{"), kEntry1,
        Expect::kRefused, {Op::kMigrate, Op::kDryRun, Op::kStartup}});
   add(Cell{"oldest entry missing (a gap)", Base::kApplied, Remove(kEntry1),
@@ -314,6 +316,17 @@ std::vector<Cell> Cells() {
        "_migration_progress"});
   add(Cell{"cursor pacing mistyped", Base::kInFlight,
        cursor([](nlohmann::json& j) { j["pacing"] = 3; }),
+       "_migration_progress"});
+  add(Cell{"cursor rollback method unknown", Base::kInFlight,
+       cursor([](nlohmann::json& j) { j["rollback_using"] = "sideways"; }),
+       "_migration_progress"});
+  add(Cell{"cursor down flag mistyped", Base::kInFlight,
+       cursor([](nlohmann::json& j) { j["down"] = "yes"; }),
+       "_migration_progress"});
+  // A step in flight made to claim it is a down pass: the database is not
+  // at the step's `to`, and its backup is not a down pass's.
+  add(Cell{"cursor claims a down pass", Base::kInFlight,
+       cursor([](nlohmann::json& j) { j["down"] = true; }),
        "_migration_progress"});
   add(Cell{"in-flight manifest missing", Base::kInFlight, Remove(kBackup2),
        "_migration_progress"});
