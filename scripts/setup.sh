@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake clang g++ pkg-config
       librocksdb-dev rocksdb-tools libabsl-dev libgoogle-glog-dev libgflags-dev
       nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-      libclang-rt-14-dev libsimdjson-dev prometheus help2man)
+      libclang-rt-14-dev libsimdjson-dev libcli11-dev prometheus help2man)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,6 +12,7 @@
 #include "rocksmigrate/registry.h"
 #include "tests/testutil/test_db.h"
 #include "tests/testutil/test_migrations.h"
+#include "tools/cli/args.h"
 #include "tools/cli/cli.h"
 #include "tools/cli/command_table.h"
 
@@ -23,28 +24,35 @@ using ::rocksmigrate::testing::TempDir;
 using ::rocksmigrate::testing::TestDb;
 using ::testing::HasSubstr;
 
-TEST(CommandTableTest, EveryCommandIsInTheUsageAndTakesOnlyKnownFlags) {
+TEST(CommandTableTest, EveryCommandAndFlagIsInTheUsage) {
   const std::string usage = UsageText();
   for (const CommandSpec& c : Commands()) {
     EXPECT_THAT(usage, HasSubstr("\n  " + c.name)) << c.name;
     EXPECT_EQ(FindCommand(c.name), &c);
+    EXPECT_FALSE(c.summary.empty()) << c.name;
+    const std::string own = UsageText(c.name);
+    EXPECT_THAT(own, HasSubstr("Usage: rocksmigrate")) << c.name;
+    EXPECT_THAT(own, HasSubstr(" " + c.name)) << c.name;
     for (const std::string& alias : c.aliases) {
       EXPECT_EQ(FindCommand(alias), &c) << alias;
       EXPECT_THAT(usage, HasSubstr(alias));
+      EXPECT_EQ(UsageText(alias), own) << alias;
     }
-    for (const std::string& flag : c.flags) {
-      const FlagSpec* f = FindFlag(flag);
-      ASSERT_NE(f, nullptr) << c.name << " --" << flag;
-      EXPECT_FALSE(f->global) << flag;
-      EXPECT_THAT(c.help, HasSubstr("--" + flag)) << c.name << " --" << flag;
+    for (const FlagSpec& f : c.flags) {
+      EXPECT_EQ(FindFlag(c, f.name), &f);
+      EXPECT_TRUE(AnyCommandTakes(f.name));
+      EXPECT_FALSE(f.help.empty()) << c.name << " --" << f.name;
+      EXPECT_THAT(own, HasSubstr("--" + f.name)) << c.name << " --" << f.name;
+      EXPECT_THAT(usage, HasSubstr("--" + f.name)) << c.name << " --" << f.name;
     }
     EXPECT_NE(c.run, nullptr) << c.name;
   }
-  for (const FlagSpec& f : Flags()) {
-    if (f.global) {
-      EXPECT_THAT(usage, HasSubstr("--" + f.name)) << f.name;
-    }
+  for (const FlagSpec& f : GlobalFlags()) {
+    EXPECT_THAT(usage, HasSubstr("--" + f.name)) << f.name;
+    EXPECT_FALSE(AnyCommandTakes(f.name)) << f.name;
   }
+  EXPECT_THAT(usage, HasSubstr("--version"));
+  EXPECT_THAT(usage, HasSubstr("ROCKSMIGRATE_DB"));
   EXPECT_EQ(FindCommand("nope"), nullptr);
 }
 
@@ -95,6 +103,11 @@ TEST(RunCliTest, DispatchesWithTheMigrationsOfACustomBuild) {
   CliRun usage = Cli({"--help"}, nullptr);
   EXPECT_EQ(usage.code, 0);
   EXPECT_EQ(usage.out, UsageText());
+  CliRun one = Cli({"rollback", "--help"}, nullptr);
+  EXPECT_EQ(one.code, 0);
+  EXPECT_EQ(one.out, UsageText("rollback"));
+  EXPECT_THAT(one.out, HasSubstr("--using"));
+  EXPECT_THAT(one.out, ::testing::Not(HasSubstr("--batch-size")));
   CliRun bad = Cli(common({"health", "--check"}), &registry);
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.err, HasSubstr("health does not take --check"));

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli.h"
+#include "tools/cli/command_table.h"
 #include "tools/cli/format.h"
 #include "tools/cli/progress.h"
 
@@ -148,6 +149,75 @@ TEST(ParseArgsTest, RejectsBadUsage) {
   }
   EXPECT_TRUE(Parse({"--help"}).ok());
   EXPECT_TRUE(Parse({"--help"})->help);
+}
+
+// The table and the parser agree: every command takes each of its flags
+// (a value flag with its value, a switch alone) after its name, and a
+// switch refuses a value.
+TEST(ParseArgsTest, EveryCommandTakesEveryFlagOfItsTable) {
+  for (const CommandSpec& c : Commands()) {
+    for (const FlagSpec& f : c.flags) {
+      std::vector<std::string> args = {"--db", "d", c.name};
+      for (size_t i = 0; i < c.min_args; ++i) args.push_back("a");
+      args.push_back("--" + f.name);
+      if (!f.value_name.empty()) args.push_back("v1");
+      auto inv = Parse(args);
+      ASSERT_TRUE(inv.ok()) << c.name << " --" << f.name << ": " << inv.status();
+      EXPECT_EQ(inv->command, c.name);
+      ASSERT_TRUE(inv->Has(f.name)) << c.name << " --" << f.name;
+      EXPECT_EQ(inv->flags.at(f.name), f.value_name.empty() ? "" : "v1");
+      EXPECT_EQ(inv->flags.size(), 1u);
+      if (f.value_name.empty()) {
+        args.back() += "=no";
+        auto valued = Parse(args);
+        EXPECT_TRUE(absl::IsInvalidArgument(valued.status()))
+            << c.name << " --" << f.name << "=no";
+      }
+    }
+  }
+}
+
+TEST(ParseArgsTest, NamesWhatIsWrongInTheToolsWords) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{}, "no command given; run `rocksmigrate --help`"},
+           {{"nope"}, "unknown command \"nope\""},
+           {{"status", "--nope"}, "unknown flag --nope; run `rocksmigrate status --help`"},
+           {{"status", "--to=3"}, "status does not take --to"},
+           {{"--to", "3", "migrate"}, "--to is a flag of migrate: give it after the command name"},
+           {{"--check"}, "--check goes after a command that takes it"},
+           {{"stray", "status"}, "unexpected argument \"stray\" before the command status"},
+           {{"history", "extra"}, "unexpected argument \"extra\" for history"},
+           {{"backups"}, "usage: backups list | verify ID"},
+           {{"migrate", "--to"}, "flag --to needs a value (N)"},
+           {{"migrate", "--to", "1", "--to", "2"}, "flag --to given twice"},
+           {{"migrate", "--dry-run=no"}, "flag --dry-run takes no value"},
+           {{"--json=1", "status"}, "flag --json takes no value"},
+           {{"--db", "", "status"}, "--db needs a non-empty path"},
+       }) {
+    auto r = Parse(c.args);
+    ASSERT_FALSE(r.ok()) << ::testing::PrintToString(c.args);
+    EXPECT_TRUE(absl::IsInvalidArgument(r.status()));
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.says))
+        << ::testing::PrintToString(c.args);
+    EXPECT_EQ(std::string(r.status().message()).find('\n'), std::string::npos);
+  }
+  // Help names the command it was given with, if any.
+  auto help = Parse({"--db", "d", "migration-status", "--help"});
+  ASSERT_TRUE(help.ok()) << help.status();
+  EXPECT_TRUE(help->help);
+  EXPECT_EQ(help->command, "status");
+  auto short_help = Parse({"-h"});
+  ASSERT_TRUE(short_help.ok());
+  EXPECT_TRUE(short_help->help);
+  EXPECT_EQ(short_help->command, "");
+  // A negative number is an argument, not an unknown short flag.
+  auto negative = Parse({"--db", "d", "repair", "set-version", "-1", "--confirm"});
+  ASSERT_TRUE(negative.ok()) << negative.status();
+  EXPECT_EQ(negative->args, (std::vector<std::string>{"set-version", "-1"}));
 }
 
 TEST(IntFlagTest, ChecksRange) {

@@ -395,7 +395,7 @@ TEST_F(CliEdgesTest, BadFlagsAndArgumentsOfTheNewCommandsChangeNothing) {
       {{"migrate", "--no-backup", "--backup-cf", "x"}, "--backup-cf"},
       {{"migrate", "--backup-cf"}, "needs a value"},
       {{"repair", "set-version", "abc", "--confirm"}, "set-version needs a version"},
-      {{"repair", "set-version", "-1", "--confirm"}, "unknown flag -1"},
+      {{"repair", "set-version", "-1", "--confirm"}, "set-version needs a version"},
       {{"repair", "set-version", "99999999999", "--confirm"}, "set-version needs a version"},
       {{"repair", "remove-key", "_custom", "--confirm"}, "not a bookkeeping key"},
       {{"repair", "remove-key", "task:0001", "--confirm"}, "not a bookkeeping key"},

@@ -24,10 +24,8 @@ int Finish(const absl::StatusOr<Outcome>& result, const Invocation* inv,
            bool printed_json, std::ostream& out, std::ostream& err) {
   const int code = ExitCodeFor(result);
   if (!result.ok()) {
-    std::string message = EscapeText(result.status().message());
-    if (absl::IsInvalidArgument(result.status()) && inv == nullptr) {
-      absl::StrAppend(&message, "; run `rocksmigrate --help` for usage");
-    }
+    // A parse error already ends with the `--help` to run (args.cc).
+    const std::string message = EscapeText(result.status().message());
     err << "error: " << message << '\n' << std::flush;
     if (inv != nullptr && inv->json && !printed_json) {
       Json doc = Json::object();
@@ -77,7 +75,7 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   }
   const Invocation& inv = *parsed;
   if (inv.help) {
-    out << UsageText();
+    out << UsageText(inv.command);
     return kExitOk;
   }
   if (inv.version) {
@@ -87,7 +85,9 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err,
   const CommandSpec& spec = *FindCommand(inv.command);
   if (inv.db.empty() && spec.needs_db) {
     return Finish(absl::InvalidArgumentError(
-                      absl::StrCat(inv.command, " needs --db PATH")),
+                      absl::StrCat(inv.command, " needs --db PATH (or "
+                                   "ROCKSMIGRATE_DB); run `rocksmigrate ",
+                                   inv.command, " --help` for usage")),
                   nullptr, false, out, err);
   }
 

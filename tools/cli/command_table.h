@@ -1,11 +1,11 @@
-// The one table of the admin tool's commands and flags: the parser
-// (args.cc) checks an invocation against it, the usage text (`--help`, and
-// so the man page) is assembled from it, and RunCli() dispatches through it.
-// A command is added here and nowhere else.
+// The one table of the admin tool's commands and their flags. The parser
+// (args.cc) builds its CLI11 application from it, the usage text (`--help`,
+// `COMMAND --help`, and so the man page) is CLI11's rendering of that
+// application, and RunCli() dispatches through it. A command or a flag is
+// added here and nowhere else.
 #ifndef ROCKSMIGRATE_TOOLS_CLI_COMMAND_TABLE_H_
 #define ROCKSMIGRATE_TOOLS_CLI_COMMAND_TABLE_H_
 
-#include <set>
 #include <string>
 #include <vector>
 
@@ -16,16 +16,23 @@ namespace rocksmigrate::cli {
 
 struct CommandContext;
 
+// A flag of one command, or a global flag.
+struct FlagSpec {
+  std::string name;        // Without the dashes: "batch-size".
+  std::string value_name;  // "N", "PATH"...; empty for a switch.
+  std::string help;        // One sentence for the usage text.
+};
+
 struct CommandSpec {
   std::string name;
   std::vector<std::string> aliases;  // Other names ("migration-status").
-  std::set<std::string> flags;       // The command flags it takes.
+  std::string summary;               // What it does, for the usage text.
+  std::vector<FlagSpec> flags;       // The command flags it takes.
   size_t min_args = 0;               // Positionals after the name.
   size_t max_args = 0;
-  std::string args_usage;  // "usage: NAME <args_usage>" for a wrong count.
-  // Its lines in the usage text, as printed (two-space indent, the summary
-  // from column 32).
-  std::string help;
+  // The positionals as the usage shows them ("list | verify ID | ..."); a
+  // wrong count is refused with "usage: NAME <args_usage>".
+  std::string args_usage;
   // Whether it opens --db, and whether the migrations directory is loaded
   // (and checked) before it runs.
   bool needs_db = true;
@@ -33,23 +40,22 @@ struct CommandSpec {
   absl::StatusOr<Outcome> (*run)(CommandContext&) = nullptr;
 };
 
-struct FlagSpec {
-  std::string name;  // Without the dashes.
-  bool takes_value = false;
-  bool global = false;  // Global flags may stand before or after the command.
-  std::string help;     // For global flags: their line in the usage text.
-};
-
 // Every command, in the order of the usage text.
 const std::vector<CommandSpec>& Commands();
-// Every flag, global ones first.
-const std::vector<FlagSpec>& Flags();
+// The flags every command takes, before or after its name: --db,
+// --migrations, --json (--help and --version are the parser's own).
+const std::vector<FlagSpec>& GlobalFlags();
 // The command named or aliased `name`; nullptr if none.
 const CommandSpec* FindCommand(const std::string& name);
-const FlagSpec* FindFlag(const std::string& name);
+// The command flag `name` of `command`; nullptr if it takes none such.
+const FlagSpec* FindFlag(const CommandSpec& command, const std::string& name);
+// Whether some command takes the flag `name` (so a wrong command can be
+// named rather than an unknown flag).
+bool AnyCommandTakes(const std::string& name);
 
-// The whole `--help` text.
-std::string UsageText();
+// What the tool prints after the list of commands in `--help`: the
+// environment, which commands only read, and the exit codes.
+std::string UsageFooter();
 
 }  // namespace rocksmigrate::cli
 
