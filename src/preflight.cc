@@ -164,11 +164,21 @@ absl::Status Migrator::Impl::VerifyCursor(const Snapshot& snap,
     }
     manifest = std::move(**got);
     if (manifest->run_id != i.run_id || manifest->from != i.from ||
-        manifest->to != i.to || manifest->down != i.down) {
+        manifest->to != i.to) {
       return bad(absl::StrCat("its backup ", *i.backup_id, " belongs to run ",
                               manifest->run_id, " step ",
                               StepName(manifest->from, manifest->to),
                               manifest->down ? " (a down pass)" : ""));
+    }
+    if (manifest->down != i.down) {
+      return bad(absl::StrCat(
+          "its backup ", *i.backup_id, " is ",
+          manifest->down ? "a down pass's (its manifest says \"down\": true)"
+                         : "a step's (its manifest has no \"down\": true)",
+          ", but the run in flight is ", i.down ? "the down pass of " : "",
+          "step ", step, i.down ? "" : ", not a down pass",
+          "; the manifest or the cursor was changed since the run wrote "
+          "them: put back the one that was"));
     }
     if ((action == InFlightAction::kResumeStep || i.down) &&
         manifest->complete) {
@@ -461,6 +471,21 @@ absl::StatusOr<std::vector<Migrator::Impl::Undo>> Migrator::Impl::PlanUndos(
     if (!*got && method == RollbackMethod::kAuto && down_problem.empty()) {
       u.down = true;
       continue;
+    }
+    if (*got && (*got)->down) {
+      // A down pass's backup holds the records at `to`: restoring it would
+      // leave them there under a version that says the step is undone. No
+      // step's entry names one (a down pass takes a new id).
+      return BookkeepingError(
+          *e.backup_id,
+          absl::StrCat(
+              "field \"down\" is true, the mark of a down pass's backup (the "
+              "records at v", e.to, "), but history entry ",
+              HistoryEntryKey(e.sequence), " (run ", e.run_id,
+              ") names it as the backup of step ", step, " (the records at v",
+              e.from, "); put the field back as the step wrote it (absent), "
+              "or undo the step without this backup (by its down "
+              "transforms)"));
     }
     if (!*got || !(*got)->complete) {
       return WithBackup(

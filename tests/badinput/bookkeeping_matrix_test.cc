@@ -35,23 +35,31 @@ namespace {
 
 constexpr char kBackup1[] = "_backup_20261127_050102";
 constexpr char kBackup2[] = "_backup_20261127_050102_2";
+// The down pass's own backup (Base::kDownInFlight).
+constexpr char kBackup3[] = "_backup_20261127_050102_3";
 constexpr char kEntry1[] = "_migration_history:00000000000000000001";
 constexpr char kEntry2[] = "_migration_history:00000000000000000002";
 constexpr int kRecords = 30;
 
 // Adds `field`; raises `*stop` (a stop request, as a signal would) when it
-// transforms `stop_key`.
+// transforms `stop_key`. With `with_down`, its down removes `field` again.
 class StoppingAddField : public JsonMigration {
  public:
   StoppingAddField(int from, std::string field, std::string stop_key,
-                   std::atomic<bool>* stop)
+                   std::atomic<bool>* stop, bool with_down)
       : JsonMigration(from, from + 1, absl::StrCat("add_", field), "task:"),
         field_(std::move(field)),
         stop_key_(std::move(stop_key)),
-        stop_(stop) {}
+        stop_(stop),
+        with_down_(with_down) {}
   absl::Status Transform(std::string_view key, Json& record) const override {
     if (key == stop_key_) *stop_ = true;
     record[field_] = 1;
+    return absl::OkStatus();
+  }
+  bool has_down() const override { return with_down_; }
+  absl::Status DownTransform(std::string_view, Json& record) const override {
+    record.erase(field_);
     return absl::OkStatus();
   }
 
@@ -59,26 +67,34 @@ class StoppingAddField : public JsonMigration {
   std::string field_;
   std::string stop_key_;
   std::atomic<bool>* stop_;
-};
-
-// The two steps every cell's database went through (or is going through).
-struct Registry {
-  std::atomic<bool> stop{false};
-  MigrationRegistry r;
-  Registry() {
-    EXPECT_THAT(r.Register(std::make_unique<StoppingAddField>(
-                    1, "a", "task:none", &stop)),
-                IsOk());
-    EXPECT_THAT(r.Register(std::make_unique<StoppingAddField>(
-                    2, "b", "task:012", &stop)),
-                IsOk());
-  }
+  bool with_down_;
 };
 
 enum class Base {
   kApplied,      // Migrated to v3: two steps, two backups, two entries.
   kInFlight,     // At v2, step v2 -> v3 stopped after a few batches.
   kRollingBack,  // At v3, a rollback to v1 stopped inside step v3 -> v2.
+  // At v3, a rollback to v1 by the down transforms stopped at the first
+  // batch of the down pass of step v2 -> v3 (its own backup: kBackup3; the
+  // step's kBackup2 stays).
+  kDownInFlight,
+};
+
+// The two steps every cell's database went through (or is going through);
+// with their downs for a database whose down pass is in flight (without
+// them elsewhere, so that a rollback there needs the backups).
+struct Registry {
+  std::atomic<bool> stop{false};
+  MigrationRegistry r;
+  explicit Registry(Base base) {
+    const bool with_down = base == Base::kDownInFlight;
+    EXPECT_THAT(r.Register(std::make_unique<StoppingAddField>(
+                    1, "a", "task:none", &stop, with_down)),
+                IsOk());
+    EXPECT_THAT(r.Register(std::make_unique<StoppingAddField>(
+                    2, "b", "task:012", &stop, with_down)),
+                IsOk());
+  }
 };
 
 MigratorOptions Options(const ManualClock& clock, std::atomic<bool>* stop) {
@@ -96,7 +112,7 @@ void MakeBase(TestDb* db, Base base) {
   }
   records["other:1"] = "not json, not migrated";
   db->Put(records);
-  Registry reg;
+  Registry reg(base);
   ManualClock clock;
   std::atomic<bool> never{false};
   if (base == Base::kInFlight) {
@@ -118,6 +134,16 @@ void MakeBase(TestDb* db, Base base) {
     };
     auto m = MakeMigrator(db->db(), &reg.r, o);
     ASSERT_THAT(m->Rollback(1), StatusIs(absl::StatusCode::kCancelled));
+  }
+  if (base == Base::kDownInFlight) {
+    std::atomic<bool> stop{true};  // Seen at the first batch boundary.
+    auto m = MakeMigrator(db->db(), &reg.r, Options(clock, &stop));
+    ASSERT_THAT(m->Rollback(1, RollbackMethod::kDown),
+                StatusIs(absl::StatusCode::kCancelled));
+    auto state = m->Inspect();
+    ASSERT_THAT(state, IsOk());
+    ASSERT_TRUE(state->in_flight && state->in_flight->down);
+    ASSERT_EQ(state->in_flight->backup_id, kBackup3);
   }
 }
 
@@ -254,6 +280,17 @@ std::vector<Cell> Cells() {
        kBackup2, Expect::kOk, only_rollback});
   add(Cell{"manifest missing", Base::kApplied, Remove(kBackup2), kBackup2,
        Expect::kOk, only_rollback});
+  add(Cell{"manifest down flag a string", Base::kApplied,
+       EditJson(kBackup2, [](nlohmann::json& j) { j["down"] = "yes"; }),
+       kBackup2, Expect::kOk, only_rollback});
+  add(Cell{"manifest down flag a number", Base::kApplied,
+       EditJson(kBackup2, [](nlohmann::json& j) { j["down"] = 1; }), kBackup2,
+       Expect::kOk, only_rollback});
+  // The history names it as the step's backup (the records at v2); a down
+  // pass's backup holds them at v3, so restoring it would not undo the step.
+  add(Cell{"manifest of a step claims a down pass", Base::kApplied,
+       EditJson(kBackup2, [](nlohmann::json& j) { j["down"] = true; }),
+       kBackup2, Expect::kOk, only_rollback});
   add(Cell{"backup record missing", Base::kApplied,
        Remove(absl::StrCat(kBackup2, ":task:007")), kBackup2, Expect::kOk,
        only_rollback});
@@ -330,6 +367,14 @@ std::vector<Cell> Cells() {
        "_migration_progress"});
   add(Cell{"in-flight manifest missing", Base::kInFlight, Remove(kBackup2),
        "_migration_progress"});
+  add(Cell{"in-flight manifest down flag mistyped", Base::kInFlight,
+       EditJson(kBackup2, [](nlohmann::json& j) { j["down"] = "yes"; }),
+       kBackup2});
+  // The cursor (and the version, at the step's `from`) say a step is in
+  // flight, its manifest that it is a down pass's backup.
+  add(Cell{"in-flight manifest claims a down pass", Base::kInFlight,
+       EditJson(kBackup2, [](nlohmann::json& j) { j["down"] = true; }),
+       "_migration_progress"});
   // A forgotten run: the records it migrated stay; migrating again skips
   // them (JSON records carry their version), a rollback restores from the
   // step before.
@@ -359,6 +404,18 @@ std::vector<Cell> Cells() {
        Remove(absl::StrCat(kBackup2, ":task:020")), kBackup2, Expect::kOk,
        {Op::kMigrate, Op::kRollback, Op::kDryRun, Op::kStartup,
         Op::kAbandon}});
+  // The cursor of a down pass in flight and its own backup.
+  add(Cell{"down pass manifest down flag mistyped", Base::kDownInFlight,
+       EditJson(kBackup3, [](nlohmann::json& j) { j["down"] = 1; }), kBackup3});
+  add(Cell{"down pass manifest without its down flag", Base::kDownInFlight,
+       EditJson(kBackup3, [](nlohmann::json& j) { j.erase("down"); }),
+       "_migration_progress"});
+  add(Cell{"down pass cursor names the step's backup", Base::kDownInFlight,
+       cursor([](nlohmann::json& j) { j["backup_id"] = kBackup2; }),
+       "_migration_progress"});
+  add(Cell{"down pass cursor without its down flag", Base::kDownInFlight,
+       cursor([](nlohmann::json& j) { j.erase("down"); }),
+       "_migration_progress"});
   return cells;
 }
 
@@ -402,7 +459,7 @@ TEST_P(BookkeepingMatrixTest, EveryEntryPointRefusesOrRecovers) {
     cell.damage(db.get());
     ASSERT_NE(db->DumpAll(), pristine) << "the damage changed nothing";
     const Dump before = db->DumpAll();
-    Registry reg;
+    Registry reg(cell.base);
     MigratorOptions o = SmallBatches(4, 1);
     auto m = MakeMigrator(db->db(), &reg.r, o);
     absl::Status s;
