@@ -20,6 +20,23 @@ std::string StepName(int from, int to) {
   return absl::StrCat("v", from, " -> v", to);
 }
 
+// The manifest of the backup cursor `c` starts with (a step's, or a down
+// pass's when `c.info.down`), over `step`'s prefixes: no record yet, not
+// complete. REQUIRES: c.info.backup_id is set.
+BackupInfo NewManifest(const Cursor& c, const Step& step) {
+  BackupInfo m;
+  m.id = *c.info.backup_id;
+  m.from = c.info.from;
+  m.to = c.info.to;
+  m.created_at = c.info.started_at;
+  for (const Migration* mig : step.migrations) {
+    m.prefixes.push_back(mig->prefix());
+  }
+  m.run_id = c.info.run_id;
+  m.down = c.info.down;
+  return m;
+}
+
 }  // namespace
 
 std::string Migrator::Impl::NewRunId() const {
@@ -156,10 +173,8 @@ absl::StatusOr<Cursor> Migrator::Impl::StartStep(const Step& step,
   c.info.started_at = FormatIsoTime(now);
   c.info.mode = options_.online ? RunMode::kOnline : RunMode::kOffline;
   c.backup = options_.backup;
-  std::vector<std::string> prefixes;
   for (const Migration* m : step.migrations) {
     c.migrations.push_back(m->name());
-    prefixes.push_back(m->prefix());
     if (!m->source_file().empty()) c.checksums[m->source_file()] = m->checksum();
     RM_ASSIGN_OR_RETURN(bool has, meta_.HasRecordsUnder(m->prefix()));
     if (!has) c.empty_prefixes.push_back(m->prefix());
@@ -169,14 +184,7 @@ absl::StatusOr<Cursor> Migrator::Impl::StartStep(const Step& step,
     RM_ASSIGN_OR_RETURN(std::string id, backups_.NewId(now));
     c.info.backup_id = id;
     c.info.backup_column_family = backups_.write_cf_name();
-    BackupInfo manifest;
-    manifest.id = id;
-    manifest.from = step.from;
-    manifest.to = step.to;
-    manifest.created_at = c.info.started_at;
-    manifest.prefixes = prefixes;
-    manifest.run_id = run_id;
-    backups_.PutManifest(&wb, backups_.write_cf(), manifest);
+    backups_.PutManifest(&wb, backups_.write_cf(), NewManifest(c, step));
   }
   meta_.PutCursor(&wb, c);
   RM_RETURN_IF_ERROR(
@@ -256,15 +264,7 @@ absl::StatusOr<Cursor> Migrator::Impl::RollbackCursor(
     RM_ASSIGN_OR_RETURN(std::string id, backups_.NewId(options_.clock()));
     c.info.backup_id = id;
     c.info.backup_column_family = backups_.write_cf_name();
-    BackupInfo m;
-    m.id = id;
-    m.from = e.from;
-    m.to = e.to;
-    m.created_at = c.info.started_at;
-    for (const Migration* mig : step->migrations) m.prefixes.push_back(mig->prefix());
-    m.run_id = e.run_id;
-    m.down = true;
-    *manifest = std::move(m);
+    *manifest = NewManifest(c, *step);
     return c;
   }
   c.info.backup_id = e.backup_id;
