@@ -75,19 +75,22 @@ class AddDone : public JsonMigration {
   bool poison_down_;
 };
 
-// Migrates with AddDone, then deletes the step's backup (a pruned one).
+// A database of nine tasks migrated by `registry` (AddDone).
 struct Migrated {
   TempDir dir;
   std::unique_ptr<TestDb> db;
-  Dump original;
-  Dump migrated;
+  Dump original;  // The tasks before the step.
+  Dump migrated;  // Every key after it (and after dropping the backup).
   std::string backup_id;
 };
 
-void MigrateAndDropBackup(Migrated* m, MigrationRegistry* registry,
-                          bool drop_backup) {
+// Fills `m`: nine tasks, the last one poisoned if `poison_last`, migrated
+// in batches of 2; with `drop_backup`, the step's backup is then deleted (a
+// pruned one), so that a rollback needs the down transforms.
+void MigrateTasks(Migrated* m, MigrationRegistry* registry, bool drop_backup,
+                  bool poison_last = false) {
   m->db = TestDb::Open(m->dir.Sub("db"));
-  m->original = Tasks(9);
+  m->original = Tasks(9, poison_last);
   m->db->Put(m->original);
   auto migrator = MakeMigrator(m->db->db(), registry, testing::SmallBatches(2));
   auto report = migrator->Migrate();
@@ -99,11 +102,22 @@ void MigrateAndDropBackup(Migrated* m, MigrationRegistry* registry,
   m->migrated = m->db->DumpAll();
 }
 
+// MigrateTasks() without the backup, then a rollback stopped at the first
+// batch boundary of its down pass: the pass is in flight.
+void StopDownPass(Migrated* m, MigrationRegistry* registry) {
+  ASSERT_NO_FATAL_FAILURE(MigrateTasks(m, registry, /*drop_backup=*/true));
+  std::atomic<bool> stop{true};  // Seen at the first batch boundary.
+  MigratorOptions o = testing::SmallBatches(2);
+  o.stop_requested = &stop;
+  auto stopping = MakeMigrator(m->db->db(), registry, o);
+  ASSERT_THAT(stopping->Rollback(1), StatusIs(absl::StatusCode::kCancelled));
+}
+
 TEST(DownTest, RoundTripGivesTheOriginalBytesWhenTheBackupIsGone) {
   MigrationRegistry registry;
   ASSERT_THAT(registry.Register(std::make_unique<AddDone>()), IsOk());
   Migrated m;
-  MigrateAndDropBackup(&m, &registry, /*drop_backup=*/true);
+  ASSERT_NO_FATAL_FAILURE(MigrateTasks(&m, &registry, /*drop_backup=*/true));
   EXPECT_EQ(m.db->DumpUser().at("task:000"),
             R"({"id":0,"schema_version":2,"done":false})");
   auto migrator = MakeMigrator(m.db->db(), &registry, testing::SmallBatches(2));
@@ -136,7 +150,7 @@ TEST(DownTest, AutoUsesTheBackupWhileItExistsAndDownIsForcedByAsking) {
   MigrationRegistry registry;
   ASSERT_THAT(registry.Register(std::make_unique<AddDone>()), IsOk());
   Migrated m;
-  MigrateAndDropBackup(&m, &registry, /*drop_backup=*/false);
+  ASSERT_NO_FATAL_FAILURE(MigrateTasks(&m, &registry, /*drop_backup=*/false));
   auto migrator = MakeMigrator(m.db->db(), &registry, testing::SmallBatches(2));
   {
     auto report = migrator->Rollback(1, RollbackMethod::kDown);
@@ -162,7 +176,7 @@ TEST(DownTest, NeitherBackupNorDownIsRefusedWithNothingWritten) {
   ASSERT_THAT(registry.Register(std::make_unique<AddDone>(/*with_down=*/false)),
               IsOk());
   Migrated m;
-  MigrateAndDropBackup(&m, &registry, /*drop_backup=*/true);
+  ASSERT_NO_FATAL_FAILURE(MigrateTasks(&m, &registry, /*drop_backup=*/true));
   auto migrator = MakeMigrator(m.db->db(), &registry, testing::SmallBatches(2));
   auto report = migrator->Rollback(1);
   EXPECT_THAT(report, StatusIs(absl::StatusCode::kFailedPrecondition));
@@ -183,12 +197,10 @@ TEST(DownTest, NeitherBackupNorDownIsRefusedWithNothingWritten) {
 TEST(DownTest, AnItemErrorInTheDownPassRestoresItsRecordsAndKeepsTheStep) {
   MigrationRegistry registry;
   ASSERT_THAT(registry.Register(std::make_unique<AddDone>(true, true)), IsOk());
-  TempDir dir;
-  auto db = TestDb::Open(dir.Sub("db"));
-  db->Put(Tasks(9, /*poison_last=*/true));
-  auto migrator = MakeMigrator(db->db(), &registry, testing::SmallBatches(2));
-  ASSERT_THAT(migrator->Migrate(), IsOk());
-  const Dump migrated = db->DumpAll();
+  Migrated m;
+  ASSERT_NO_FATAL_FAILURE(MigrateTasks(&m, &registry, /*drop_backup=*/false,
+                                       /*poison_last=*/true));
+  auto migrator = MakeMigrator(m.db->db(), &registry, testing::SmallBatches(2));
   // Batches of 2: four batches of the down pass commit before task:008.
   auto report = migrator->Rollback(1, RollbackMethod::kDown);
   EXPECT_THAT(report, StatusIs(absl::StatusCode::kAborted));
@@ -196,8 +208,8 @@ TEST(DownTest, AnItemErrorInTheDownPassRestoresItsRecordsAndKeepsTheStep) {
               HasSubstr("task:008"));
   EXPECT_THAT(std::string(report.status().message()),
               HasSubstr("the step stays applied and the database at v2"));
-  EXPECT_EQ(db->DumpUser(), WithoutReserved(migrated))
-      << DescribeDiff(WithoutReserved(migrated), db->DumpUser());
+  EXPECT_EQ(m.db->DumpUser(), WithoutReserved(m.migrated))
+      << DescribeDiff(WithoutReserved(m.migrated), m.db->DumpUser());
   auto history = migrator->History();
   ASSERT_THAT(history, IsOk());
   ASSERT_EQ(history->size(), 2u);
@@ -211,21 +223,15 @@ TEST(DownTest, AnItemErrorInTheDownPassRestoresItsRecordsAndKeepsTheStep) {
   EXPECT_TRUE(state->bookkeeping_status.ok()) << state->bookkeeping_status;
   // The step's backup still undoes it.
   ASSERT_THAT(migrator->Rollback(1), IsOk());
-  EXPECT_EQ(db->DumpUser(), Tasks(9, true));
+  EXPECT_EQ(m.db->DumpUser(), Tasks(9, true));
 }
 
 TEST(DownTest, AStoppedDownPassIsFinishedByWhateverRunsNext) {
   MigrationRegistry registry;
   ASSERT_THAT(registry.Register(std::make_unique<AddDone>()), IsOk());
   Migrated m;
-  MigrateAndDropBackup(&m, &registry, /*drop_backup=*/true);
-  std::atomic<bool> stop{true};  // Seen at the first batch boundary.
-  MigratorOptions o = testing::SmallBatches(2);
-  o.stop_requested = &stop;
-  auto stopping = MakeMigrator(m.db->db(), &registry, o);
-  auto report = stopping->Rollback(1);
-  ASSERT_THAT(report, StatusIs(absl::StatusCode::kCancelled));
-  auto state = stopping->Inspect();
+  ASSERT_NO_FATAL_FAILURE(StopDownPass(&m, &registry));
+  auto state = MakeMigrator(m.db->db(), &registry)->Inspect();
   ASSERT_THAT(state, IsOk());
   ASSERT_TRUE(state->in_flight);
   EXPECT_TRUE(state->in_flight->down);
@@ -246,12 +252,7 @@ TEST(DownTest, AbandonedDownPassPutsTheStepBack) {
   MigrationRegistry registry;
   ASSERT_THAT(registry.Register(std::make_unique<AddDone>()), IsOk());
   Migrated m;
-  MigrateAndDropBackup(&m, &registry, /*drop_backup=*/true);
-  std::atomic<bool> stop{true};  // Seen at the first batch boundary.
-  MigratorOptions o = testing::SmallBatches(2);
-  o.stop_requested = &stop;
-  auto stopping = MakeMigrator(m.db->db(), &registry, o);
-  ASSERT_THAT(stopping->Rollback(1), StatusIs(absl::StatusCode::kCancelled));
+  ASSERT_NO_FATAL_FAILURE(StopDownPass(&m, &registry));
   auto migrator = MakeMigrator(m.db->db(), &registry, testing::SmallBatches(2));
   ASSERT_THAT(migrator->Abandon(), IsOk());
   EXPECT_EQ(m.db->DumpUser(), WithoutReserved(m.migrated));
@@ -267,12 +268,7 @@ TEST(DownTest, ADownPassInFlightRefusesAChangedRegistry) {
   MigrationRegistry registry;
   ASSERT_THAT(registry.Register(std::make_unique<AddDone>()), IsOk());
   Migrated m;
-  MigrateAndDropBackup(&m, &registry, /*drop_backup=*/true);
-  std::atomic<bool> stop{true};
-  MigratorOptions o = testing::SmallBatches(2);
-  o.stop_requested = &stop;
-  auto stopping = MakeMigrator(m.db->db(), &registry, o);
-  ASSERT_THAT(stopping->Rollback(1), StatusIs(absl::StatusCode::kCancelled));
+  ASSERT_NO_FATAL_FAILURE(StopDownPass(&m, &registry));
   const Dump in_flight = m.db->DumpAll();
   MigrationRegistry without_down;
   ASSERT_THAT(without_down.Register(std::make_unique<AddDone>(false)), IsOk());
@@ -287,12 +283,10 @@ TEST(DownTest, ADownPassInFlightRefusesAChangedRegistry) {
 TEST(DownTest, DryRunCountsWhatTheDownWouldRewriteAndWritesNothing) {
   MigrationRegistry registry;
   ASSERT_THAT(registry.Register(std::make_unique<AddDone>(true, true)), IsOk());
-  TempDir dir;
-  auto db = TestDb::Open(dir.Sub("db"));
-  db->Put(Tasks(9, /*poison_last=*/true));
-  auto migrator = MakeMigrator(db->db(), &registry, testing::SmallBatches(2));
-  ASSERT_THAT(migrator->Migrate(), IsOk());
-  const Dump migrated = db->DumpAll();
+  Migrated m;
+  ASSERT_NO_FATAL_FAILURE(MigrateTasks(&m, &registry, /*drop_backup=*/false,
+                                       /*poison_last=*/true));
+  auto migrator = MakeMigrator(m.db->db(), &registry, testing::SmallBatches(2));
   auto down = migrator->DryRunRollback(1, RollbackMethod::kDown);
   ASSERT_THAT(down, IsOk());
   ASSERT_EQ(down->steps.size(), 1u);
@@ -306,7 +300,7 @@ TEST(DownTest, DryRunCountsWhatTheDownWouldRewriteAndWritesNothing) {
   ASSERT_THAT(backup, IsOk());
   EXPECT_EQ(backup->steps.at(0).undo_by, RollbackMethod::kBackup);
   EXPECT_EQ(backup->steps.at(0).items_to_migrate, 9u);
-  EXPECT_EQ(db->DumpAll(), migrated);
+  EXPECT_EQ(m.db->DumpAll(), m.migrated);
 }
 
 // ---------------------------------------------------------------------------
