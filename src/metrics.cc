@@ -20,24 +20,36 @@ bool IsSuccess(StepStatus s) {
   return s == StepStatus::kSuccess || s == StepStatus::kStamped;
 }
 
-// One metric family: HELP, TYPE and its samples.
+// The TYPE of a metric family (the kinds this exposition writes).
+enum class MetricType { kGauge, kCounter };
+
+const char* TypeName(MetricType type) {
+  switch (type) {
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kCounter:
+      return "counter";
+  }
+  return "untyped";
+}
+
+// The Prometheus text format: metric families (HELP, TYPE and their
+// samples), one after the other.
 class Exposition {
  public:
-  void Family(const std::string& name, const char* type, const char* help) {
-    absl::StrAppend(&text_, "# HELP ", name, " ", help, "\n# TYPE ", name,
-                    " ", type, "\n");
+  void Family(const std::string& name, MetricType type, const char* help) {
+    absl::StrAppend(&text_, "# HELP ", name, " ", help, "\n# TYPE ", name, " ",
+                    TypeName(type), "\n");
   }
   void Sample(const std::string& name, double value,
               const std::string& labels = "") {
     absl::StrAppend(&text_, name, labels.empty() ? "" : "{", labels,
                     labels.empty() ? "" : "}", " ", Number(value), "\n");
   }
-  void Gauge(const std::string& name, const char* help, double value) {
-    Family(name, "gauge", help);
-    Sample(name, value);
-  }
-  void Counter(const std::string& name, const char* help, double value) {
-    Family(name, "counter", help);
+  // A family of one sample without labels.
+  void Metric(const std::string& name, MetricType type, const char* help,
+              double value) {
+    Family(name, type, help);
     Sample(name, value);
   }
   std::string Release() { return std::move(text_); }
@@ -132,17 +144,17 @@ void RunCounters::AddTo(MetricsSnapshot* snapshot) const {
 
 std::string ToPrometheusText(const MetricsSnapshot& m) {
   Exposition e;
-  e.Gauge("rocksmigrate_schema_version",
-          "The schema version stored in the database (the baseline when none "
-          "is stored).",
-          m.schema_version);
-  e.Gauge("rocksmigrate_target_schema_version",
-          "The newest schema version this binary's migrations reach.",
-          m.target_version);
-  e.Gauge("rocksmigrate_pending_steps",
-          "Migration steps from the stored version to the target.",
-          m.pending_steps);
-  e.Family("rocksmigrate_health", "gauge",
+  e.Metric("rocksmigrate_schema_version", MetricType::kGauge,
+           "The schema version stored in the database (the baseline when none "
+           "is stored).",
+           m.schema_version);
+  e.Metric("rocksmigrate_target_schema_version", MetricType::kGauge,
+           "The newest schema version this binary's migrations reach.",
+           m.target_version);
+  e.Metric("rocksmigrate_pending_steps", MetricType::kGauge,
+           "Migration steps from the stored version to the target.",
+           m.pending_steps);
+  e.Family("rocksmigrate_health", MetricType::kGauge,
            "1 for the database's health state (ready, pending, running, "
            "failed, refused), 0 for the others.");
   for (Health h : {Health::kReady, Health::kPending, Health::kRunning,
@@ -150,44 +162,44 @@ std::string ToPrometheusText(const MetricsSnapshot& m) {
     e.Sample("rocksmigrate_health", m.health == h ? 1 : 0,
              Label("state", ToString(h)));
   }
-  e.Gauge("rocksmigrate_run_in_progress",
-          "1 while a migration run is in flight (running, or left by a "
-          "crash), else 0.",
-          m.run_in_progress ? 1 : 0);
-  e.Gauge("rocksmigrate_run_step_from_version",
-          "The version the step in flight migrates from (0 when none).",
-          m.step_from);
-  e.Gauge("rocksmigrate_run_step_to_version",
-          "The version the step in flight migrates to (0 when none).",
-          m.step_to);
-  e.Gauge("rocksmigrate_run_step_records",
-          "Records the step in flight has visited so far.",
-          static_cast<double>(m.step_records_done));
-  e.Gauge("rocksmigrate_run_step_records_estimate",
-          "Estimated records of the step in flight (0 when unknown).",
-          static_cast<double>(m.step_records_estimate));
-  e.Gauge("rocksmigrate_run_progress_ratio",
-          "Share of the step in flight done, from 0 to 1 (0 when unknown).",
-          m.step_records_estimate > 0
-              ? std::min(1.0, static_cast<double>(m.step_records_done) /
-                                  static_cast<double>(m.step_records_estimate))
-              : 0.0);
-  e.Gauge("rocksmigrate_run_records_per_second",
-          "The step in flight's rate at its last committed batch.",
-          m.records_per_second);
-  e.Counter("rocksmigrate_records_migrated_total",
-            "Records rewritten or deleted by migration steps, over the whole "
-            "history and the run in flight.",
-            static_cast<double>(m.records_migrated_total));
-  e.Counter("rocksmigrate_records_skipped_total",
-            "Records migration steps left as they were (already at or past "
-            "their version).",
-            static_cast<double>(m.records_skipped_total));
-  e.Counter("rocksmigrate_records_failed_total",
-            "Records a migration failed on (each failed step stops at its "
-            "first).",
-            static_cast<double>(m.records_failed_total));
-  e.Family("rocksmigrate_steps_total", "counter",
+  e.Metric("rocksmigrate_run_in_progress", MetricType::kGauge,
+           "1 while a migration run is in flight (running, or left by a "
+           "crash), else 0.",
+           m.run_in_progress ? 1 : 0);
+  e.Metric("rocksmigrate_run_step_from_version", MetricType::kGauge,
+           "The version the step in flight migrates from (0 when none).",
+           m.step_from);
+  e.Metric("rocksmigrate_run_step_to_version", MetricType::kGauge,
+           "The version the step in flight migrates to (0 when none).",
+           m.step_to);
+  e.Metric("rocksmigrate_run_step_records", MetricType::kGauge,
+           "Records the step in flight has visited so far.",
+           static_cast<double>(m.step_records_done));
+  e.Metric("rocksmigrate_run_step_records_estimate", MetricType::kGauge,
+           "Estimated records of the step in flight (0 when unknown).",
+           static_cast<double>(m.step_records_estimate));
+  e.Metric("rocksmigrate_run_progress_ratio", MetricType::kGauge,
+           "Share of the step in flight done, from 0 to 1 (0 when unknown).",
+           m.step_records_estimate > 0
+               ? std::min(1.0, static_cast<double>(m.step_records_done) /
+                                   static_cast<double>(m.step_records_estimate))
+               : 0.0);
+  e.Metric("rocksmigrate_run_records_per_second", MetricType::kGauge,
+           "The step in flight's rate at its last committed batch.",
+           m.records_per_second);
+  e.Metric("rocksmigrate_records_migrated_total", MetricType::kCounter,
+           "Records rewritten or deleted by migration steps, over the whole "
+           "history and the run in flight.",
+           static_cast<double>(m.records_migrated_total));
+  e.Metric("rocksmigrate_records_skipped_total", MetricType::kCounter,
+           "Records migration steps left as they were (already at or past "
+           "their version).",
+           static_cast<double>(m.records_skipped_total));
+  e.Metric("rocksmigrate_records_failed_total", MetricType::kCounter,
+           "Records a migration failed on (each failed step stops at its "
+           "first).",
+           static_cast<double>(m.records_failed_total));
+  e.Family("rocksmigrate_steps_total", MetricType::kCounter,
            "Steps recorded in the history, by how they ended.");
   for (StepStatus s : {StepStatus::kSuccess, StepStatus::kFailed,
                        StepStatus::kRolledBack, StepStatus::kInterrupted,
@@ -198,22 +210,22 @@ std::string ToPrometheusText(const MetricsSnapshot& m) {
              Label("status", ToString(s)));
   }
   if (m.last_success) {
-    e.Gauge("rocksmigrate_last_success_timestamp_seconds",
-            "When the newest successful step ended, in seconds since the "
-            "Unix epoch.",
-            static_cast<double>(absl::ToUnixMillis(*m.last_success)) / 1000.0);
+    e.Metric("rocksmigrate_last_success_timestamp_seconds", MetricType::kGauge,
+             "When the newest successful step ended, in seconds since the "
+             "Unix epoch.",
+             static_cast<double>(absl::ToUnixMillis(*m.last_success)) / 1000.0);
   }
-  e.Gauge("rocksmigrate_backups", "Backups kept in the database.",
-          static_cast<double>(m.backups));
-  e.Gauge("rocksmigrate_backup_bytes",
-          "Estimated bytes the backups take (RocksDB size estimates).",
-          static_cast<double>(m.backup_bytes));
-  e.Counter("rocksmigrate_batches_committed_total",
-            "Batches this process committed while migrating or restoring.",
-            static_cast<double>(m.batches_committed_total));
-  e.Counter("rocksmigrate_written_bytes_total",
-            "Bytes of keys and values this process's batches wrote.",
-            static_cast<double>(m.bytes_written_total));
+  e.Metric("rocksmigrate_backups", MetricType::kGauge,
+           "Backups kept in the database.", static_cast<double>(m.backups));
+  e.Metric("rocksmigrate_backup_bytes", MetricType::kGauge,
+           "Estimated bytes the backups take (RocksDB size estimates).",
+           static_cast<double>(m.backup_bytes));
+  e.Metric("rocksmigrate_batches_committed_total", MetricType::kCounter,
+           "Batches this process committed while migrating or restoring.",
+           static_cast<double>(m.batches_committed_total));
+  e.Metric("rocksmigrate_written_bytes_total", MetricType::kCounter,
+           "Bytes of keys and values this process's batches wrote.",
+           static_cast<double>(m.bytes_written_total));
   return e.Release();
 }
 
