@@ -16,10 +16,20 @@ absl::StatusOr<std::optional<Cursor>> Migrator::Impl::ContinueDown(
     Cursor cursor, std::vector<Undo>* rest, RunReport* report) {
   const std::string step_name =
       absl::StrCat("v", cursor.info.from, " -> v", cursor.info.to);
-  // The preflight checked the registered step against the cursor
-  // (VerifyDownable or PlanUndos); a second check costs nothing.
-  RM_RETURN_IF_ERROR(VerifyDownable(cursor));
+  // No VerifyDownable() here: every cursor that gets here was checked
+  // before the call's first write. A down pass found in flight (ActionFor():
+  // kFinishRollback) by VerifyDownable() in PreflightMigrate() or
+  // PreflightRollback(), the only calls that go on with one (Abandon() turns
+  // it into a restore); a down pass the call starts (RollbackCursor(), from
+  // the plan's undos) by DownProblem() in PlanUndos(), which checks what
+  // VerifyDownable() checks of a fresh cursor: the registered step, its
+  // migrations' names and files, a down for each.
   const Step* up = registry_->FindStep(cursor.info.from);
+  if (up == nullptr) {
+    return absl::InternalError(absl::StrCat(
+        "the preflight let the down pass of step ", step_name,
+        " through without its step"));
+  }
   std::vector<std::unique_ptr<DownOf>> owned;
   Step down;
   down.from = up->to;
