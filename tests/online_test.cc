@@ -2,7 +2,8 @@
 // read-modify-writes, deletes and inserts runs beside the background
 // backfill, checked against a model; item errors with live writers; pause,
 // resume, rate changes, the pause file, the busy callback and write-stall
-// backoff; a JSON-file migration; a two-step chain.
+// backoff; a JSON-file migration; a two-step chain; a down pass run online
+// beside servers writing.
 #include <sys/stat.h>
 
 #include <atomic>
@@ -465,6 +466,131 @@ TEST_F(OnlineTest, RollbackOfAnOnlineStepKeepsRecordsTheServerRewrote) {
   EXPECT_EQ(report->steps[0].items_kept, 2u);
   EXPECT_EQ(report->steps[0].kept_keys,
             (std::vector<std::string>{TaskKey(5), TaskKey(6)}));
+}
+
+// v1 -> v2 adds "done": false; its down removes it again.
+class AddDoneWithDown : public JsonMigration {
+ public:
+  AddDoneWithDown() : JsonMigration(1, 2, "task_add_done", "task:") {}
+  absl::Status Transform(std::string_view, Json& task) const override {
+    task["done"] = false;
+    return absl::OkStatus();
+  }
+  bool has_down() const override { return true; }
+  absl::Status DownTransform(std::string_view, Json& task) const override {
+    task.erase("done");
+    return absl::OkStatus();
+  }
+};
+
+// A v1 task as a server writes it once a rollback to v1 has begun.
+std::string ServerV1(int id, int n) {
+  return absl::StrCat(R"({"id":)", id, R"(,"n":)", n, R"(,"schema_version":1})");
+}
+
+// An online down pass (a rollback by the down transforms, the step's backup
+// having been pruned) beside servers that write v1 records under the same
+// prefix: every record a server wrote once the pass began holds exactly the
+// server's bytes afterwards (no write lost, none rewritten by the pass), and
+// every other record exactly what the down transform makes of its v2 bytes.
+TEST_F(OnlineTest, OnlineDownPassKeepsEveryServerWrite) {
+  MigrationRegistry registry;
+  ASSERT_THAT(registry.Register(std::make_unique<AddDoneWithDown>()), IsOk());
+  const Migration* m = registry.FindStep(1)->migrations[0];
+  MigratorOptions o = OnlineOptions();
+  o.online = true;
+  PacingOptions pacing;
+  pacing.records_per_second = 6000;  // About half a second for the pass.
+  pacing.poll_interval = absl::Milliseconds(10);
+  o.pacer = std::make_shared<Pacer>(pacing);
+  auto migrator = Migrator::Create(db_->db(), &registry, o);
+  ASSERT_THAT(migrator, IsOk());
+  auto up = (*migrator)->Migrate();
+  ASSERT_THAT(up, IsOk());
+  ASSERT_THAT((*migrator)->DeleteBackup(*up->steps.at(0).backup_id), IsOk());
+  const Dump migrated = WithPrefix(db_->DumpAll(), "task:");
+  // What the pass makes of each record no server touches.
+  Dump downed;
+  for (const auto& [k, v] : migrated) {
+    absl::StatusOr<ItemResult> r = m->Down(k, v);
+    ASSERT_THAT(r, IsOk());
+    downed[k] = r->kind() == ItemResult::Kind::kWrite ? r->value() : v;
+  }
+  ASSERT_NE(downed, migrated);
+
+  // The servers: each owns the keys i with i % kWriters == t, so that its
+  // model of them is exact, leaves every third one to the pass alone, and
+  // starts once the pass's cursor is committed.
+  constexpr int kWriters = 2;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> passing{true};   // Until Rollback() returns.
+  std::atomic<uint64_t> during{0};   // Writes made while it ran.
+  std::vector<std::map<std::string, std::string>> models(kWriters);
+  std::vector<std::string> problems(kWriters);
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kWriters; ++t) {
+    writers.emplace_back([&, t] {
+      rocksdb::TransactionDB* db = db_->db();
+      std::string cursor;
+      while (!stop &&
+             !db->Get(rocksdb::ReadOptions(), "_migration_progress", &cursor)
+                  .ok()) {
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+      }
+      std::mt19937 rng(4321 + t);
+      int inserted = 0;
+      while (!stop) {
+        std::string key, value;
+        if (rng() % 10 == 0) {  // A new record.
+          key = absl::StrCat("task:new:", t, ":", inserted);
+          value = ServerV1(1000000 + 100000 * t + inserted, 0);
+          ++inserted;
+        } else {  // A rewrite of one of its records.
+          int i = static_cast<int>(rng() % kTasks);
+          i += t - i % kWriters;
+          if (i >= kTasks || i % 3 == 0) continue;
+          key = TaskKey(i);
+          value = ServerV1(i, static_cast<int>(rng() % 1000) + 1);
+        }
+        rocksdb::Status s = db->Put(rocksdb::WriteOptions(), key, value);
+        if (!s.ok()) {
+          problems[t] = absl::StrCat("put ", key, ": ", s.ToString());
+          return;
+        }
+        models[t][key] = value;
+        if (passing) ++during;
+      }
+    });
+  }
+  auto report = (*migrator)->Rollback(1);
+  passing = false;
+  absl::SleepFor(absl::Milliseconds(50));  // Writes after the pass too.
+  stop = true;
+  for (std::thread& w : writers) w.join();
+  ASSERT_THAT(report, IsOk());
+  for (const std::string& p : problems) EXPECT_EQ(p, "");
+  EXPECT_GT(during.load(), 100u) << "the servers barely met the pass";
+  ASSERT_EQ(report->steps.size(), 1u);
+  EXPECT_EQ(report->steps[0].status, StepStatus::kRolledBack);
+  EXPECT_TRUE(report->steps[0].down);
+
+  Dump want = downed;
+  uint64_t rewritten = 0;
+  for (const auto& model : models) {
+    for (const auto& [k, v] : model) {
+      if (downed.count(k)) ++rewritten;
+      want[k] = v;
+    }
+  }
+  EXPECT_GT(rewritten, 0u);
+  const Dump all = db_->DumpAll();
+  EXPECT_EQ(WithPrefix(all, "task:"), want)
+      << DescribeDiff(want, WithPrefix(all, "task:"));
+  EXPECT_EQ(WithPrefix(all, "note:"), WithPrefix(v1_, "note:"));
+  EXPECT_EQ(all.count("_migration_progress"), 0u);
+  EXPECT_EQ(all.at("_schema_version"), "1");
+  // The pass's own backup and its digests went with it.
+  EXPECT_TRUE(WithPrefix(all, "_backup_").empty());
 }
 
 // A server write that lands after the backfill read a batch and before it
