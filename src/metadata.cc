@@ -329,6 +329,18 @@ absl::StatusOr<HistoryEntry> HistoryEntryFromJson(const json& j,
       e.status = *parsed;
     }
   }
+  // Only the outcomes of a down pass carry "down": a step it undid
+  // (rolled_back), or a pass that did not finish (failed, aborted). A
+  // success or stamp marked "down" says the step is both applied and undone;
+  // believing either half would migrate, roll back or redo the wrong records.
+  if (r.ok() && e.down && e.status != StepStatus::kRolledBack &&
+      e.status != StepStatus::kFailed && e.status != StepStatus::kAborted) {
+    r.Fail(absl::StrCat(
+        "field \"down\" is true, the mark of a down pass, but field \"status\" "
+        "is '", status, "' (only a rolled_back, failed or aborted entry "
+        "records a down pass); the entry was changed since it was written: "
+        "put back the field that was (a ", status, " entry has no \"down\")"));
+  }
   if (r.ok() && e.run_id.empty()) r.Fail("field \"run_id\" is empty");
   if (r.ok() && e.status != StepStatus::kStamped && e.to != e.from + 1) {
     r.Fail(absl::StrCat("a step must go up by one version (from ", e.from,

@@ -88,7 +88,8 @@ struct HistoryEntry {
   // A rolled_back entry: true when the step was undone by its down
   // transforms, false when restored from its backup. A failed or aborted
   // entry: true when it records a down pass that did not finish (the
-  // records it had changed were restored; the step stays applied).
+  // records it had changed were restored; the step stays applied). No other
+  // entry carries it: reading one that does is FailedPrecondition.
   bool down = false;
   // Position in the history, 1 for the oldest entry. Not stored in the
   // entry itself (it is the entry's key).

@@ -4,7 +4,9 @@
 // call, abandon). Each cell is one of:
 //   refused   FailedPrecondition or DataLoss, the message names the damaged
 //             key (or backup), and the database holds exactly the bytes it
-//             held before, every key included;
+//             held before, every key included; where the cell lists them
+//             (`says`), the message also names the damaged field and says
+//             what to do;
 //   ok        the call succeeds and leaves a consistent database: no run in
 //             flight, every record at the version its prefix should carry,
 //             the version the history's newest standing entry says.
@@ -202,7 +204,15 @@ struct Cell {
   // The expectation for every operation, unless `ok` lists it.
   Expect all = Expect::kRefused;
   std::vector<Op> exceptions;  // Ops with the other expectation.
+  // More a refusal's message must say (the field, the way out).
+  std::vector<std::string> says;
 };
+
+// `cell`, whose refusals must also say each of `says`.
+Cell Saying(Cell cell, std::vector<std::string> says) {
+  cell.says = std::move(says);
+  return cell;
+}
 
 void PrintTo(const Cell& c, std::ostream* os) { *os << c.name; }
 
@@ -263,8 +273,26 @@ std::vector<Cell> Cells() {
        kEntry2});
   add(Cell{"newest entry down flag mistyped", Base::kApplied,
        EditJson(kEntry2, [](nlohmann::json& j) { j["down"] = 1; }), kEntry2});
+  // "down" marks only a down pass's outcomes (rolled_back, failed, aborted).
+  for (std::string status : {"success", "stamped", "interrupted"}) {
+    add(Saying(Cell{"newest entry " + status + " claims a down pass",
+                    Base::kApplied,
+                    EditJson(kEntry2,
+                             [status](nlohmann::json& j) {
+                               j["status"] = status;
+                               j["down"] = true;
+                             }),
+                    kEntry2},
+               {"field \"down\" is true", "field \"status\" is '" + status,
+                "put back the field that was"}));
+  }
   add(Cell{"oldest entry garbage", Base::kApplied, Set(kEntry1, "{{"), kEntry1,
        Expect::kRefused, {Op::kMigrate, Op::kDryRun, Op::kStartup}});
+  add(Saying(Cell{"oldest entry success claims a down pass", Base::kApplied,
+                  EditJson(kEntry1, [](nlohmann::json& j) { j["down"] = true; }),
+                  kEntry1, Expect::kRefused,
+                  {Op::kMigrate, Op::kDryRun, Op::kStartup}},
+             {"field \"down\" is true", "put back the field that was"}));
   add(Cell{"oldest entry missing (a gap)", Base::kApplied, Remove(kEntry1),
        "_migration_history"});
   // A backup manifest and its records: only a rollback reads them.
@@ -501,6 +529,10 @@ TEST_P(BookkeepingMatrixTest, EveryEntryPointRefusesOrRecovers) {
     if (expect == Expect::kRefused) {
       EXPECT_TRUE(absl::IsFailedPrecondition(s) || absl::IsDataLoss(s)) << s;
       EXPECT_TRUE(absl::StrContains(s.message(), cell.names)) << s;
+      for (const std::string& said : cell.says) {
+        EXPECT_TRUE(absl::StrContains(s.message(), said))
+            << "does not say: " << said << "\n" << s;
+      }
       // A tool finds the key or backup in the status itself.
       const StatusSubject subject = SubjectOf(s);
       EXPECT_TRUE(subject.bookkeeping_key == cell.names ||
