@@ -165,10 +165,14 @@ absl::Status Migrator::Impl::VerifyCursor(const Snapshot& snap,
     manifest = std::move(**got);
     if (manifest->run_id != i.run_id || manifest->from != i.from ||
         manifest->to != i.to) {
-      return bad(absl::StrCat("its backup ", *i.backup_id, " belongs to run ",
-                              manifest->run_id, " step ",
-                              StepName(manifest->from, manifest->to),
-                              manifest->down ? " (a down pass)" : ""));
+      return bad(absl::StrCat(
+          "its backup ", *i.backup_id, " belongs to run ", manifest->run_id,
+          " step ", StepName(manifest->from, manifest->to),
+          manifest->down ? " (a down pass)" : "",
+          " (its manifest's fields \"run_id\", \"from\" and \"to\"), not "
+          "to the run in flight, run ", i.run_id, " step ", step,
+          "; the manifest or the cursor was changed since the run wrote "
+          "them: put back the one that was"));
     }
     if (manifest->down != i.down) {
       return bad(absl::StrCat(
@@ -486,6 +490,24 @@ absl::StatusOr<std::vector<Migrator::Impl::Undo>> Migrator::Impl::PlanUndos(
               e.from, "); put the field back as the step wrote it (absent), "
               "or undo the step without this backup (by its down "
               "transforms)"));
+    }
+    if (*got && ((*got)->from != e.from || (*got)->to != e.to)) {
+      // The manifest and the entry disagree on the step: a relabelled
+      // manifest, or an entry naming another step's backup (of the same run
+      // and count, which the check below lets through). Either way the
+      // records may be another step's, at another version: restoring them
+      // would not undo this one.
+      return BookkeepingError(
+          *e.backup_id,
+          absl::StrCat(
+              "fields \"from\" and \"to\" say it is the backup of step ",
+              StepName((*got)->from, (*got)->to), ", but history entry ",
+              HistoryEntryKey(e.sequence), " (run ", e.run_id,
+              ") names it (field \"backup_id\") as the backup of step ", step,
+              "; the manifest or the entry was changed since the step wrote "
+              "them: put back the one that was (the step's manifest says "
+              "\"from\": ", e.from, ", \"to\": ", e.to, "), or undo the step "
+              "without this backup (by its down transforms)"));
     }
     if (!*got || !(*got)->complete) {
       return WithBackup(

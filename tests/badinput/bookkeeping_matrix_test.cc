@@ -319,6 +319,29 @@ std::vector<Cell> Cells() {
   add(Cell{"manifest of a step claims a down pass", Base::kApplied,
        EditJson(kBackup2, [](nlohmann::json& j) { j["down"] = true; }),
        kBackup2, Expect::kOk, only_rollback});
+  // The manifest relabelled to another step: the history and it disagree
+  // on whose records it holds.
+  for (auto [name, from] : std::vector<std::pair<std::string, int>>{
+           {"the step below", 1}, {"a step above", 3}}) {
+    add(Saying(Cell{"manifest relabelled to " + name, Base::kApplied,
+                    EditJson(kBackup2,
+                             [from = from](nlohmann::json& j) {
+                               j["from"] = from;
+                               j["to"] = from + 1;
+                             }),
+                    kBackup2, Expect::kOk, only_rollback},
+               {"fields \"from\" and \"to\"", kEntry2,
+                "put back the one that was (the step's manifest says "
+                "\"from\": 2, \"to\": 3)"}));
+  }
+  // The newest entry names the step below's backup (same run, same count):
+  // restoring it would put step v2 -> v3's records back at v1.
+  add(Saying(Cell{"newest entry names the step below's backup", Base::kApplied,
+                  EditJson(kEntry2,
+                           [](nlohmann::json& j) { j["backup_id"] = kBackup1; }),
+                  kBackup1, Expect::kOk, only_rollback},
+             {"fields \"from\" and \"to\"", kEntry2,
+              "field \"backup_id\"", "put back the one that was"}));
   add(Cell{"backup record missing", Base::kApplied,
        Remove(absl::StrCat(kBackup2, ":task:007")), kBackup2, Expect::kOk,
        only_rollback});
@@ -403,6 +426,16 @@ std::vector<Cell> Cells() {
   add(Cell{"in-flight manifest claims a down pass", Base::kInFlight,
        EditJson(kBackup2, [](nlohmann::json& j) { j["down"] = true; }),
        "_migration_progress"});
+  // The manifest of the step in flight relabelled to the step before.
+  add(Saying(Cell{"in-flight manifest relabelled", Base::kInFlight,
+                  EditJson(kBackup2,
+                           [](nlohmann::json& j) {
+                             j["from"] = 1;
+                             j["to"] = 2;
+                           }),
+                  "_migration_progress"},
+             {"fields \"run_id\", \"from\" and \"to\"",
+              "put back the one that was"}));
   // A forgotten run: the records it migrated stay; migrating again skips
   // them (JSON records carry their version), a rollback restores from the
   // step before.
@@ -428,6 +461,15 @@ std::vector<Cell> Cells() {
        "_migration_progress"});
   add(Cell{"rollback version moved", Base::kRollingBack,
        Set("_schema_version", "1"), "_schema_version"});
+  add(Saying(Cell{"rollback manifest relabelled", Base::kRollingBack,
+                  EditJson(kBackup2,
+                           [](nlohmann::json& j) {
+                             j["from"] = 1;
+                             j["to"] = 2;
+                           }),
+                  "_migration_progress"},
+             {"fields \"run_id\", \"from\" and \"to\"",
+              "put back the one that was"}));
   add(Cell{"rollback backup record missing", Base::kRollingBack,
        Remove(absl::StrCat(kBackup2, ":task:020")), kBackup2, Expect::kOk,
        {Op::kMigrate, Op::kRollback, Op::kDryRun, Op::kStartup,
@@ -438,6 +480,15 @@ std::vector<Cell> Cells() {
   add(Cell{"down pass manifest without its down flag", Base::kDownInFlight,
        EditJson(kBackup3, [](nlohmann::json& j) { j.erase("down"); }),
        "_migration_progress"});
+  add(Saying(Cell{"down pass manifest relabelled", Base::kDownInFlight,
+                  EditJson(kBackup3,
+                           [](nlohmann::json& j) {
+                             j["from"] = 1;
+                             j["to"] = 2;
+                           }),
+                  "_migration_progress"},
+             {"fields \"run_id\", \"from\" and \"to\"",
+              "put back the one that was"}));
   add(Cell{"down pass cursor names the step's backup", Base::kDownInFlight,
        cursor([](nlohmann::json& j) { j["backup_id"] = kBackup2; }),
        "_migration_progress"});
