@@ -356,6 +356,20 @@ std::vector<Cell> Cells() {
        Set("_migration_progress", "garbage"), "_migration_progress"});
 
   // The cursor of a run in flight.
+  // The manifest of the backup a run in flight writes, relabelled to step
+  // v1 -> v2: the cursor no longer matches it.
+  auto relabelled_in_flight = [](const std::string& name, Base base,
+                                 const std::string& manifest) {
+    return Saying(Cell{name, base,
+                       EditJson(manifest,
+                                [](nlohmann::json& j) {
+                                  j["from"] = 1;
+                                  j["to"] = 2;
+                                }),
+                       "_migration_progress"},
+                  {"fields \"run_id\", \"from\" and \"to\"",
+                   "put back the one that was"});
+  };
   auto cursor = [](std::function<void(nlohmann::json&)> edit) {
     return EditJson("_migration_progress", std::move(edit));
   };
@@ -427,15 +441,7 @@ std::vector<Cell> Cells() {
        EditJson(kBackup2, [](nlohmann::json& j) { j["down"] = true; }),
        "_migration_progress"});
   // The manifest of the step in flight relabelled to the step before.
-  add(Saying(Cell{"in-flight manifest relabelled", Base::kInFlight,
-                  EditJson(kBackup2,
-                           [](nlohmann::json& j) {
-                             j["from"] = 1;
-                             j["to"] = 2;
-                           }),
-                  "_migration_progress"},
-             {"fields \"run_id\", \"from\" and \"to\"",
-              "put back the one that was"}));
+  add(relabelled_in_flight("in-flight manifest relabelled", Base::kInFlight, kBackup2));
   // A forgotten run: the records it migrated stay; migrating again skips
   // them (JSON records carry their version), a rollback restores from the
   // step before.
@@ -461,15 +467,7 @@ std::vector<Cell> Cells() {
        "_migration_progress"});
   add(Cell{"rollback version moved", Base::kRollingBack,
        Set("_schema_version", "1"), "_schema_version"});
-  add(Saying(Cell{"rollback manifest relabelled", Base::kRollingBack,
-                  EditJson(kBackup2,
-                           [](nlohmann::json& j) {
-                             j["from"] = 1;
-                             j["to"] = 2;
-                           }),
-                  "_migration_progress"},
-             {"fields \"run_id\", \"from\" and \"to\"",
-              "put back the one that was"}));
+  add(relabelled_in_flight("rollback manifest relabelled", Base::kRollingBack, kBackup2));
   add(Cell{"rollback backup record missing", Base::kRollingBack,
        Remove(absl::StrCat(kBackup2, ":task:020")), kBackup2, Expect::kOk,
        {Op::kMigrate, Op::kRollback, Op::kDryRun, Op::kStartup,
@@ -480,15 +478,7 @@ std::vector<Cell> Cells() {
   add(Cell{"down pass manifest without its down flag", Base::kDownInFlight,
        EditJson(kBackup3, [](nlohmann::json& j) { j.erase("down"); }),
        "_migration_progress"});
-  add(Saying(Cell{"down pass manifest relabelled", Base::kDownInFlight,
-                  EditJson(kBackup3,
-                           [](nlohmann::json& j) {
-                             j["from"] = 1;
-                             j["to"] = 2;
-                           }),
-                  "_migration_progress"},
-             {"fields \"run_id\", \"from\" and \"to\"",
-              "put back the one that was"}));
+  add(relabelled_in_flight("down pass manifest relabelled", Base::kDownInFlight, kBackup3));
   add(Cell{"down pass cursor names the step's backup", Base::kDownInFlight,
        cursor([](nlohmann::json& j) { j["backup_id"] = kBackup2; }),
        "_migration_progress"});
